@@ -1,0 +1,1 @@
+"""Studio: a self-hosted team studio for Gemini 3 Pro Image."""

@@ -1,0 +1,453 @@
+"""The emulator's ASGI application: Gemini's REST surface plus a small /_emulator control prefix."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from . import errors
+from .batches import BatchStore, rpc_error
+from .clock import Clock, rfc3339
+from .config import EmulatorConfig
+from .files import FileStore
+from .generation import Answer, Planner, prompt_usage
+from .render_cache import RenderCache
+from .request import MODELS, GenerateRequest, parse_generate_request
+from .scenario import HEADER, Scenario, apply_directives, markers_in
+from .signatures import Signer
+from .wire import normalize_keys
+
+API_VERSIONS = ("v1", "v1beta", "v1alpha")
+JSON_TYPE = "application/json; charset=UTF-8"
+
+
+def _dumps(body: Any) -> str:
+    # Google's spacing: a space after colons, none after commas.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ": "))
+
+
+def google_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(_dumps(body), status_code=status, media_type=JSON_TYPE, headers=headers)
+
+
+def error_response(error: errors.ApiError) -> Response:
+    return Response(json.dumps(error.body(), indent=2), status_code=error.code, media_type=JSON_TYPE)
+
+
+@dataclass
+class EmulatorState:
+    config: EmulatorConfig
+    clock: Clock = field(default_factory=Clock)
+    requests: deque[dict[str, Any]] = field(default_factory=deque)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.signer = Signer(self.config.hmac_key, self.config.signature_pad_bytes)
+        self.render_cache = RenderCache(self.config.render_cache_mb * 1024 * 1024)
+        self.planner = Planner(signer=self.signer, renderer=self.render_cache)
+        self.files = FileStore(self.clock, self.config.file_ttl_s)
+        self.batches = BatchStore(self.clock, self.files, self.config.batch_step_s)
+        self.rng = random.Random(self.config.seed)
+        self.requests = deque(maxlen=max(1, self.config.log_requests))
+
+    def reset(self) -> None:
+        self.clock.reset()
+        self.requests.clear()
+        self.failures.clear()
+        self.files.clear()
+        self.batches.clear()
+        self.render_cache.clear()
+        self.rng = random.Random(self.config.seed)
+
+
+class Emulator:
+    """Request handlers; one instance per app, holding the state."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.state = EmulatorState(config)
+        self.config = config
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _log(self, request: Request, raw: bytes) -> dict[str, Any]:
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        entry = {
+            "time": rfc3339(self.state.clock.now()),
+            "method": request.method,
+            "path": request.url.path,
+            "query": str(request.url.query),
+            "headers": {k: v for k, v in request.headers.items() if k.lower().startswith(("x-", "user-agent"))},
+            "body": body,
+            "size": len(raw),
+            "status": None,
+        }
+        self.state.requests.append(entry)
+        return entry
+
+    @staticmethod
+    def _require_key(request: Request) -> None:
+        if not (request.headers.get("x-goog-api-key") or request.query_params.get("key") or request.headers.get("authorization")):
+            raise errors.missing_api_key()
+
+    @staticmethod
+    def _version(request: Request) -> str:
+        version = request.path_params["version"]
+        if version not in API_VERSIONS:
+            raise errors.ApiError(404, f"Method not found: /{version}/.")
+        return version
+
+    def _delay(self, milliseconds: int) -> float:
+        jitter = self.state.rng.uniform(0, self.config.latency_jitter_ms) if self.config.latency_jitter_ms else 0.0
+        return max(0.0, (milliseconds + jitter) / 1000)
+
+    def _scenario(self, request: Request, body: dict[str, Any] | None) -> Scenario:
+        scenario = Scenario()
+        header = request.headers.get(HEADER)
+        if header:
+            apply_directives(scenario, header)
+        if self.config.prompt_markers and body:
+            for directive in markers_in(_last_user_text(body)):
+                apply_directives(scenario, directive)
+        return scenario
+
+    def _fault(self, scenario: Scenario, raw: bytes, model: str) -> errors.ApiError | None:
+        retry_delay = scenario.retry_delay_s if scenario.retry_delay_s is not None else self.config.retry_delay_s
+        if scenario.bad_key:
+            return errors.bad_api_key()
+        if scenario.error is not None:
+            if scenario.fail_times is None:
+                return errors.fault(scenario.error, model, retry_delay)
+            key = hashlib.sha256(raw).hexdigest()
+            seen = self.state.failures.get(key, 0)
+            if seen < scenario.fail_times:
+                self.state.failures[key] = seen + 1
+                return errors.fault(scenario.error, model, retry_delay)
+            return None
+        for code, probability in ((429, self.config.fault_429), (503, self.config.fault_503), (500, self.config.fault_500)):
+            if probability and self.state.rng.random() < probability:
+                return errors.fault(code, model, retry_delay)
+        return None
+
+    def _parse(self, body: dict[str, Any], model: str, seed: int) -> GenerateRequest:
+        return parse_generate_request(
+            body,
+            model=model,
+            seed=seed,
+            signer=self.state.signer,
+            strict_signatures=self.config.backend == "gemini",
+            resolve_file=self.state.files.resolve_uri,
+        )
+
+    def _plan(self, parsed: GenerateRequest, scenario: Scenario, seed: int) -> Answer:
+        return self.state.planner.plan(
+            parsed,
+            scenario,
+            seed=seed,
+            thoughts_when_unset=self.config.thoughts_when_unset,
+            interim_images=self.config.interim_images,
+            image_format=self.config.image_format,
+        )
+
+    # -- models -----------------------------------------------------------------------------
+
+    async def list_models(self, request: Request) -> Response:
+        self._require_key(request)
+        self._version(request)
+        return google_json({"models": [_model_resource(m) for m in MODELS]})
+
+    async def get_model(self, request: Request) -> Response:
+        self._require_key(request)
+        version = self._version(request)
+        model = request.path_params["model"]
+        if model not in MODELS:
+            raise errors.ApiError(404, f"models/{model} is not found for API version {version}.")
+        return google_json(_model_resource(model))
+
+    async def model_method(self, request: Request) -> Response:
+        raw = await request.body()
+        entry = self._log(request, raw)
+        response = await self._model_method(request, raw)
+        entry["status"] = response.status_code
+        return response
+
+    async def _model_method(self, request: Request, raw: bytes) -> Response:
+        version = self._version(request)
+        model, _, method = request.path_params["model_method"].partition(":")
+        self._require_key(request)
+        known = {"generateContent", "streamGenerateContent", "countTokens", "batchGenerateContent"}
+        if method not in known:
+            raise errors.ApiError(404, f"Method not found: models/{model}:{method}.")
+        if model not in MODELS:
+            raise errors.model_not_found(model, version, method)
+        if len(raw) > self.config.max_request_bytes:
+            raise errors.invalid_argument(f"Request payload size exceeds the limit: {self.config.max_request_bytes} bytes.")
+        body = _json_body(raw)
+        if method == "countTokens":
+            return await self._count_tokens(body, model)
+        if method == "batchGenerateContent":
+            batch = self.state.batches.create(model, body)
+            return google_json(self.state.batches.operation(batch))
+        scenario = self._scenario(request, body)
+        fault = self._fault(scenario, raw, model)
+        if fault is not None:
+            raise fault
+        seed = scenario.seed if scenario.seed is not None else self.config.seed
+        parsed = await asyncio.to_thread(self._parse, body, model, seed)
+        first_ms = scenario.latency_ms if scenario.latency_ms is not None else self.config.latency_first_ms
+        # The model's latency and our rendering overlap, as a real call's wall time would.
+        plan_task = asyncio.ensure_future(asyncio.to_thread(self._plan, parsed, scenario, seed))
+        await asyncio.sleep(self._delay(first_ms))
+        answer = await plan_task
+        if method == "generateContent":
+            if scenario.stall:
+                await asyncio.Event().wait()
+            return google_json(answer.merged())
+        return self._stream(answer, scenario)
+
+    def _stream(self, answer: Answer, scenario: Scenario) -> Response:
+        event_ms = scenario.event_delay_ms if scenario.event_delay_ms is not None else self.config.latency_event_ms
+        break_at: int | None = None
+        break_code = 503
+        if scenario.midstream_error is not None:
+            break_at, break_code = scenario.midstream_after, scenario.midstream_error
+        elif self.config.fault_midstream and len(answer.events) > 1 and self.state.rng.random() < self.config.fault_midstream:
+            break_at = self.state.rng.randrange(1, len(answer.events))
+
+        async def events() -> AsyncIterator[str]:
+            if scenario.stall:
+                await asyncio.Event().wait()
+            for index, event in enumerate(answer.events):
+                if index:
+                    await asyncio.sleep(self._delay(event_ms))
+                if break_at is not None and index >= break_at:
+                    yield f"data: {_dumps(errors.server_fault(break_code).body())}\r\n\r\n"
+                    return
+                yield f"data: {_dumps(event)}\r\n\r\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    async def _count_tokens(self, body: dict[str, Any], model: str) -> Response:
+        inner = body.get("generateContentRequest") or {"contents": body.get("contents")}
+        parsed = await asyncio.to_thread(
+            parse_generate_request,
+            inner,
+            model=model,
+            seed=self.config.seed,
+            signer=self.state.signer,
+            strict_signatures=False,
+            resolve_file=self.state.files.resolve_uri,
+        )
+        total, details = prompt_usage(parsed)
+        return google_json({"totalTokens": total, "promptTokensDetails": details})
+
+    # -- files ------------------------------------------------------------------------------
+
+    def _origin(self, request: Request) -> str:
+        if self.config.public_origin:
+            return self.config.public_origin.rstrip("/")
+        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+    async def upload(self, request: Request) -> Response:
+        self._version(request)
+        raw = await request.body()
+        upload_id = request.query_params.get("upload_id")
+        command = request.headers.get("x-goog-upload-command", "").lower()
+        if upload_id is None:
+            self._log(request, raw)
+            self._require_key(request)
+            if "start" not in command:
+                raise errors.invalid_argument("Resumable uploads must start with X-Goog-Upload-Command: start.")
+            meta = normalize_keys(_json_body(raw) if raw else {}).get("file") or {}
+            mime = request.headers.get("x-goog-upload-header-content-type") or meta.get("mimeType") or ""
+            size = int(request.headers.get("x-goog-upload-header-content-length") or meta.get("sizeBytes") or 0)
+            new_id = self.state.files.start_upload(str(meta.get("displayName") or ""), mime, size)
+            url = f"{self._origin(request)}{request.url.path}?upload_id={new_id}&upload_protocol=resumable"
+            return Response(
+                b"",
+                headers={"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active", "X-Goog-Upload-Chunk-Granularity": "8388608"},
+            )
+        offset = int(request.headers.get("x-goog-upload-offset", "0"))
+        stored = self.state.files.receive_chunk(upload_id, offset, raw, finalize="finalize" in command)
+        if stored is None:
+            return Response(b"", headers={"X-Goog-Upload-Status": "active"})
+        return google_json({"file": stored.resource(self._api_root(request))}, headers={"X-Goog-Upload-Status": "final"})
+
+    def _api_root(self, request: Request) -> str:
+        root = request.scope.get("root_path", "")
+        return f"{self._origin(request)}{root}"
+
+    async def list_files(self, request: Request) -> Response:
+        self._require_key(request)
+        self._version(request)
+        live = self.state.files.live()
+        page, token = _page(live, request)
+        body: dict[str, Any] = {"files": [f.resource(self._api_root(request)) for f in page]}
+        if token:
+            body["nextPageToken"] = token
+        return google_json(body)
+
+    async def file(self, request: Request) -> Response:
+        self._require_key(request)
+        self._version(request)
+        file_id, _, action = request.path_params["file"].partition(":")
+        if request.method == "DELETE":
+            self.state.files.delete(file_id)
+            return google_json({})
+        stored = self.state.files.get(file_id)
+        if action == "download":
+            if stored.source != "GENERATED":
+                raise errors.invalid_argument("Only generated files can be downloaded; uploaded files cannot.")
+            return Response(stored.data, media_type=stored.mime_type)
+        return google_json(stored.resource(self._api_root(request)))
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def _run_batch_item(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        request_body = normalize_keys(body)
+        model = str(request_body.pop("model", "") or "").removeprefix("models/") or MODELS[0]
+        try:
+            scenario = Scenario()
+            if self.config.prompt_markers:
+                for directive in markers_in(_last_user_text(request_body)):
+                    apply_directives(scenario, directive)
+            if scenario.error is not None:
+                raise errors.fault(scenario.error, model, self.config.retry_delay_s)
+            parsed = self._parse(request_body, model, self.config.seed)
+            return "response", self._plan(parsed, scenario, self.config.seed).merged()
+        except errors.ApiError as error:
+            return "error", rpc_error(error)
+
+    async def list_batches(self, request: Request) -> Response:
+        self._require_key(request)
+        self._version(request)
+        batches = await asyncio.to_thread(self.state.batches.list, self._run_batch_item)
+        page, token = _page(batches, request)
+        body: dict[str, Any] = {"operations": [self.state.batches.operation(b) for b in page]}
+        if token:
+            body["nextPageToken"] = token
+        return google_json(body)
+
+    async def batch(self, request: Request) -> Response:
+        self._require_key(request)
+        self._version(request)
+        batch_id, _, action = request.path_params["batch"].partition(":")
+        store = self.state.batches
+        if request.method == "DELETE":
+            store.delete(batch_id)
+            return google_json({})
+        if action == "cancel":
+            await asyncio.to_thread(store.cancel, batch_id, self._run_batch_item)
+            return google_json({})
+        batch = await asyncio.to_thread(store.get, batch_id, self._run_batch_item)
+        return google_json(store.operation(batch))
+
+    # -- control ----------------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "backend": self.config.backend, "seed": self.config.seed, "models": list(MODELS)})
+
+    async def request_log(self, request: Request) -> Response:
+        limit = int(request.query_params.get("limit", len(self.state.requests) or 1))
+        return JSONResponse({"requests": list(self.state.requests)[-limit:]})
+
+    async def reset(self, request: Request) -> Response:
+        self.state.reset()
+        return JSONResponse({"status": "reset"})
+
+    async def clock(self, request: Request) -> Response:
+        if request.method == "POST":
+            body = await request.json()
+            self.state.clock.advance(float(body.get("advance_s", 0)))
+        return JSONResponse({"now": rfc3339(self.state.clock.now()), "epoch": self.state.clock.now()})
+
+
+def _json_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw) if raw else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.invalid_argument(f"Invalid JSON payload received. {exc}") from None
+    if not isinstance(body, dict):
+        raise errors.invalid_argument("Invalid JSON payload received. Expected an object.")
+    normalized: dict[str, Any] = normalize_keys(body)
+    return normalized
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    for content in reversed(body.get("contents") or []):
+        if isinstance(content, dict) and (content.get("role") or "user") == "user":
+            return " ".join(str(p.get("text", "")) for p in content.get("parts") or [] if isinstance(p, dict))
+    return ""
+
+
+def _page(items: list[Any], request: Request) -> tuple[list[Any], str]:
+    size = int(request.query_params.get("pageSize") or 100)
+    start = int(request.query_params.get("pageToken") or 0)
+    end = start + max(1, size)
+    return items[start:end], (str(end) if end < len(items) else "")
+
+
+def _model_resource(model: str) -> dict[str, Any]:
+    return {
+        "name": f"models/{model}",
+        "version": "3.0",
+        "displayName": "Nano Banana Pro" if model.endswith("preview") else "Gemini 3 Pro Image",
+        "description": "Gemini 3 Pro Image (emulated): image generation and editing with thinking.",
+        "inputTokenLimit": 65536,
+        "outputTokenLimit": 32768,
+        "supportedGenerationMethods": ["generateContent", "countTokens", "batchGenerateContent"],
+        "temperature": 1.0,
+        "topP": 0.95,
+        "topK": 64,
+        "maxTemperature": 2.0,
+        "thinking": True,
+    }
+
+
+def _guard(handler: Any) -> Any:
+    async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        except errors.ApiError as error:
+            return error_response(error)
+        finally:
+            request.state.elapsed = time.perf_counter() - started
+
+    return endpoint
+
+
+def create_app(config: EmulatorConfig | None = None) -> Starlette:
+    emulator = Emulator(config or EmulatorConfig())
+    e = emulator
+    routes = [
+        Route("/_emulator/health", e.health),
+        Route("/_emulator/requests", e.request_log),
+        Route("/_emulator/reset", e.reset, methods=["POST"]),
+        Route("/_emulator/clock", e.clock, methods=["GET", "POST"]),
+        Route("/upload/{version}/files", _guard(e.upload), methods=["POST"]),
+        Route("/{version}/models", _guard(e.list_models)),
+        Route("/{version}/models/{model_method}", _guard(e.model_method), methods=["POST"]),
+        Route("/{version}/models/{model}", _guard(e.get_model)),
+        Route("/{version}/files", _guard(e.list_files)),
+        Route("/{version}/files/{file}", _guard(e.file), methods=["GET", "DELETE"]),
+        Route("/{version}/batches", _guard(e.list_batches)),
+        Route("/{version}/batches/{batch}", _guard(e.batch), methods=["GET", "POST", "DELETE"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.emulator = emulator
+    return app

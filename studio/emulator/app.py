@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import random
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -101,12 +100,16 @@ class Emulator:
 
     @staticmethod
     def _require_key(request: Request) -> None:
-        if not (request.headers.get("x-goog-api-key") or request.query_params.get("key") or request.headers.get("authorization")):
+        if not (
+            request.headers.get("x-goog-api-key")
+            or request.query_params.get("key")
+            or request.headers.get("authorization")
+        ):
             raise errors.missing_api_key()
 
     @staticmethod
     def _version(request: Request) -> str:
-        version = request.path_params["version"]
+        version: str = request.path_params["version"]
         if version not in API_VERSIONS:
             raise errors.ApiError(404, f"Method not found: /{version}/.")
         return version
@@ -138,7 +141,11 @@ class Emulator:
                 self.state.failures[key] = seen + 1
                 return errors.fault(scenario.error, model, retry_delay)
             return None
-        for code, probability in ((429, self.config.fault_429), (503, self.config.fault_503), (500, self.config.fault_500)):
+        for code, probability in (
+            (429, self.config.fault_429),
+            (503, self.config.fault_503),
+            (500, self.config.fault_500),
+        ):
             if probability and self.state.rng.random() < probability:
                 return errors.fault(code, model, retry_delay)
         return None
@@ -181,7 +188,11 @@ class Emulator:
     async def model_method(self, request: Request) -> Response:
         raw = await request.body()
         entry = self._log(request, raw)
-        response = await self._model_method(request, raw)
+        try:
+            response = await self._model_method(request, raw)
+        except errors.ApiError as error:
+            entry["status"] = error.code
+            raise
         entry["status"] = response.status_code
         return response
 
@@ -195,7 +206,9 @@ class Emulator:
         if model not in MODELS:
             raise errors.model_not_found(model, version, method)
         if len(raw) > self.config.max_request_bytes:
-            raise errors.invalid_argument(f"Request payload size exceeds the limit: {self.config.max_request_bytes} bytes.")
+            raise errors.invalid_argument(
+                f"Request payload size exceeds the limit: {self.config.max_request_bytes} bytes."
+            )
         body = _json_body(raw)
         if method == "countTokens":
             return await self._count_tokens(body, model)
@@ -225,7 +238,11 @@ class Emulator:
         break_code = 503
         if scenario.midstream_error is not None:
             break_at, break_code = scenario.midstream_after, scenario.midstream_error
-        elif self.config.fault_midstream and len(answer.events) > 1 and self.state.rng.random() < self.config.fault_midstream:
+        elif (
+            self.config.fault_midstream
+            and len(answer.events) > 1
+            and self.state.rng.random() < self.config.fault_midstream
+        ):
             break_at = self.state.rng.randrange(1, len(answer.events))
 
         async def events() -> AsyncIterator[str]:
@@ -267,8 +284,8 @@ class Emulator:
         raw = await request.body()
         upload_id = request.query_params.get("upload_id")
         command = request.headers.get("x-goog-upload-command", "").lower()
+        self._log(request, raw if upload_id is None else b"")
         if upload_id is None:
-            self._log(request, raw)
             self._require_key(request)
             if "start" not in command:
                 raise errors.invalid_argument("Resumable uploads must start with X-Goog-Upload-Command: start.")
@@ -279,13 +296,19 @@ class Emulator:
             url = f"{self._origin(request)}{request.url.path}?upload_id={new_id}&upload_protocol=resumable"
             return Response(
                 b"",
-                headers={"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active", "X-Goog-Upload-Chunk-Granularity": "8388608"},
+                headers={
+                    "X-Goog-Upload-URL": url,
+                    "X-Goog-Upload-Status": "active",
+                    "X-Goog-Upload-Chunk-Granularity": "8388608",
+                },
             )
         offset = int(request.headers.get("x-goog-upload-offset", "0"))
         stored = self.state.files.receive_chunk(upload_id, offset, raw, finalize="finalize" in command)
         if stored is None:
             return Response(b"", headers={"X-Goog-Upload-Status": "active"})
-        return google_json({"file": stored.resource(self._api_root(request))}, headers={"X-Goog-Upload-Status": "final"})
+        return google_json(
+            {"file": stored.resource(self._api_root(request))}, headers={"X-Goog-Upload-Status": "final"}
+        )
 
     def _api_root(self, request: Request) -> str:
         root = request.scope.get("root_path", "")
@@ -359,7 +382,9 @@ class Emulator:
     # -- control ----------------------------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok", "backend": self.config.backend, "seed": self.config.seed, "models": list(MODELS)})
+        return JSONResponse(
+            {"status": "ok", "backend": self.config.backend, "seed": self.config.seed, "models": list(MODELS)}
+        )
 
     async def request_log(self, request: Request) -> Response:
         limit = int(request.query_params.get("limit", len(self.state.requests) or 1))
@@ -420,13 +445,11 @@ def _model_resource(model: str) -> dict[str, Any]:
 
 def _guard(handler: Any) -> Any:
     async def endpoint(request: Request) -> Response:
-        started = time.perf_counter()
         try:
-            return await handler(request)
+            response: Response = await handler(request)
         except errors.ApiError as error:
             return error_response(error)
-        finally:
-            request.state.elapsed = time.perf_counter() - started
+        return response
 
     return endpoint
 

@@ -140,7 +140,10 @@ class BatchStore:
             for item, (kind, payload) in zip(batch.items, results, strict=True):
                 lines.append(json.dumps({"key": item.key, kind: payload}))
             stored = self._files.add(
-                ("\n".join(lines) + "\n").encode(), "application/jsonl", source="GENERATED", file_id=f"batch-{batch.batch_id}"
+                ("\n".join(lines) + "\n").encode(),
+                "application/jsonl",
+                source="GENERATED",
+                file_id=f"batch-{batch.batch_id}",
             )
             batch.output = {"responsesFile": f"files/{stored.file_id}"}
         else:

@@ -80,7 +80,9 @@ class FileStore:
         del self._uploads[upload_id]
         return self.add(bytes(session.received), session.mime_type, session.display_name)
 
-    def add(self, data: bytes, mime_type: str, display_name: str = "", source: str = "UPLOADED", file_id: str = "") -> StoredFile:
+    def add(
+        self, data: bytes, mime_type: str, display_name: str = "", source: str = "UPLOADED", file_id: str = ""
+    ) -> StoredFile:
         now = self._clock.now()
         stored = StoredFile(
             file_id=file_id or secrets.token_hex(6),

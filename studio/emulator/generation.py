@@ -73,7 +73,13 @@ class Answer:
                     if set(part) == {"text"} and not part["text"]:
                         continue
                     previous = parts[-1] if parts else None
-                    if previous is not None and part.get("thought") and previous.get("thought") and "text" in part and "text" in previous:
+                    if (
+                        previous is not None
+                        and part.get("thought")
+                        and previous.get("thought")
+                        and "text" in part
+                        and "text" in previous
+                    ):
                         previous["text"] += part["text"]
                         continue
                     parts.append(dict(part))
@@ -103,9 +109,13 @@ def _thought_sections(request: GenerateRequest, aspect: str, rng: random.Random)
         plan = f"I'm planning a {aspect} composition at {request.image_size}"
     if refs:
         plan += f", drawing on {len(refs)} reference image{'s' if len(refs) != 1 else ''}"
-    sections.append(f"**Interpreting the request**\n\nI'm reading \u201c{short}\u201d and deciding what matters most.\n\n")
+    sections.append(
+        f"**Interpreting the request**\n\nI'm reading \u201c{short}\u201d and deciding what matters most.\n\n"
+    )
     sections.append(f"**Composing the layout**\n\n{plan}.\n\n")
-    finishing = rng.choice(["balancing colour and contrast", "refining edges and lighting", "checking the text and details"])
+    finishing = rng.choice(
+        ["balancing colour and contrast", "refining edges and lighting", "checking the text and details"]
+    )
     sections.append(f"**Refining the details**\n\nI'm {finishing} before rendering the final image.\n\n")
     return sections
 
@@ -156,14 +166,20 @@ class Planner:
         if scenario.outcome == "prompt_block":
             blocked = {
                 "promptFeedback": {"blockReason": scenario.block_reason},
-                "usageMetadata": {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens, "promptTokensDetails": prompt_details},
+                "usageMetadata": {
+                    "promptTokenCount": prompt_tokens,
+                    "totalTokenCount": prompt_tokens,
+                    "promptTokensDetails": prompt_details,
+                },
                 **envelope,
             }
             return Answer([blocked])
 
         aspect = request.aspect_ratio or self._implicit_aspect(request)
-        thoughts_on = scenario.thoughts if scenario.thoughts is not None else (
-            request.include_thoughts if request.include_thoughts is not None else thoughts_when_unset
+        thoughts_on = (
+            scenario.thoughts
+            if scenario.thoughts is not None
+            else (request.include_thoughts if request.include_thoughts is not None else thoughts_when_unset)
         )
         interim = scenario.interim_images if scenario.interim_images is not None else interim_images
         mime_mode = scenario.mime or image_format
@@ -195,7 +211,10 @@ class Planner:
             if thoughts_on and interim:
                 drafts = [render_draft(final_image, n, interim) for n in range(1, interim)] + [final_image]
                 for draft in drafts:  # the last interim image equals the final image
-                    part = {"inlineData": {"mimeType": _label(draft, mime_mode), "data": b64encode_std(draft.data)}, "thought": True}
+                    part = {
+                        "inlineData": {"mimeType": _label(draft, mime_mode), "data": b64encode_std(draft.data)},
+                        "thought": True,
+                    }
                     answer.events.append(event([part], usage(0, 0)))
 
         if scenario.outcome in {"image_safety", "no_image"}:
@@ -211,7 +230,10 @@ class Planner:
         answer_text = ""
         if "TEXT" in request.modalities or scenario.outcome == "refusal":
             answer_text = REFUSAL_TEXT if scenario.outcome == "refusal" else self._answer_text(request)
-            part = {"text": answer_text, "thoughtSignature": self._sign("text", answer_text.encode(), request.digest, 0)}
+            part = {
+                "text": answer_text,
+                "thoughtSignature": self._sign("text", answer_text.encode(), request.digest, 0),
+            }
             signed_first = True
             candidates_tokens += text_tokens(answer_text)
             answer.events.append(event([part], usage(candidates_tokens, thought_tokens)))

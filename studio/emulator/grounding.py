@@ -23,8 +23,42 @@ SOURCES = (
     "apnews.com",
 )
 STOPWORDS = frozenset(
-    "a an and the of in on at to for with by from as is are be it this that make draw show me my our"
-    " please image picture photo create generate into like".split()
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "by",
+        "from",
+        "as",
+        "is",
+        "are",
+        "be",
+        "it",
+        "this",
+        "that",
+        "make",
+        "draw",
+        "show",
+        "me",
+        "my",
+        "our",
+        "please",
+        "image",
+        "picture",
+        "photo",
+        "create",
+        "generate",
+        "into",
+        "like",
+    ]
 )
 
 _STYLE = (
@@ -97,6 +131,9 @@ def grounding_metadata(prompt: str, digest: bytes, answer_text: str) -> dict[str
     if answer_text:
         end = len(answer_text.encode())
         metadata["groundingSupports"] = [
-            {"segment": {"startIndex": 0, "endIndex": end, "text": answer_text}, "groundingChunkIndices": list(range(count))}
+            {
+                "segment": {"startIndex": 0, "endIndex": end, "text": answer_text},
+                "groundingChunkIndices": list(range(count)),
+            }
         ]
     return metadata

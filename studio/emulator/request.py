@@ -210,7 +210,9 @@ def _check_fields(value: Any, schema_name: str, path: str) -> None:
 
 
 def _invalid_enum(path: str, enum_type: str, value: Any) -> errors.ApiError:
-    message = f"Invalid value at '{path}' (type.googleapis.com/google.ai.generativelanguage.v1beta.{enum_type}), \"{value}\""
+    message = (
+        f"Invalid value at '{path}' (type.googleapis.com/google.ai.generativelanguage.v1beta.{enum_type}), \"{value}\""
+    )
     return errors.field_violation(message, path)
 
 
@@ -220,7 +222,8 @@ def _image_config(config: dict[str, Any]) -> tuple[str | None, str]:
     if aspect is not None and aspect not in ASPECT_RATIOS:
         allowed = ", ".join(f"'{a}'" for a in ASPECT_RATIOS[:-1]) + f" or '{ASPECT_RATIOS[-1]}'"
         raise errors.invalid_argument(
-            f"* GenerateContentRequest.generation_config.image_config.aspect_ratio: aspect_ratio must be one of {allowed}.\n"
+            "* GenerateContentRequest.generation_config.image_config.aspect_ratio:"
+            f" aspect_ratio must be one of {allowed}.\n"
         )
     size = image_config.get("imageSize", "1K")
     if size not in IMAGE_SIZES:
@@ -302,7 +305,9 @@ def _parse_contents(contents: Any, resolve_file: FileResolver, name: str = "cont
             )
         parts_raw = content.get("parts") or []
         if not parts_raw:
-            raise errors.invalid_argument(f"* GenerateContentRequest.contents[{c_index}].parts: contents.parts must not be empty.\n")
+            raise errors.invalid_argument(
+                f"* GenerateContentRequest.contents[{c_index}].parts: contents.parts must not be empty.\n"
+            )
         if messages and messages[-1].role == role:
             message = messages[-1]
         else:

@@ -1,0 +1,79 @@
+"""Unit tests of the emulator's small pure parts: wire conventions, config, signatures, images."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from studio.emulator.config import config_from_args
+from studio.emulator.errors import ApiError
+from studio.emulator.imaging import ImageSpec, closest_aspect_ratio, render
+from studio.emulator.scenario import Scenario, apply_directives
+from studio.emulator.signatures import Signer, Verdict
+from studio.emulator.wire import Base64Error, b64decode_any, normalize_keys
+
+
+def test_normalize_keys_keeps_free_form_maps() -> None:
+    body = {
+        "generation_config": {"image_config": {"aspect_ratio": "1:1"}},
+        "contents": [{"parts": [{"function_response": {"name": "f", "response": {"snake_key": 1}}}]}],
+        "labels": {"my_label": "x"},
+    }
+    out = normalize_keys(body)
+    assert out["generationConfig"]["imageConfig"]["aspectRatio"] == "1:1"
+    assert out["contents"][0]["parts"][0]["functionResponse"]["response"] == {"snake_key": 1}
+    assert out["labels"] == {"my_label": "x"}
+
+
+def test_base64_both_alphabets_with_and_without_padding() -> None:
+    raw = bytes(range(250, 256)) + b"\xfb\xff"
+    for encoded in (
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    ):
+        assert b64decode_any(encoded) == raw
+    with pytest.raises(Base64Error):
+        b64decode_any("a$b")
+
+
+def test_config_flags_env_and_defaults() -> None:
+    assert config_from_args([], environ={}).latency_first_ms == 50
+    env = {"GEMINI_EMULATOR_SEED": "9", "GEMINI_EMULATOR_THOUGHTS_WHEN_UNSET": "on"}
+    config = config_from_args(["--backend", "vertex", "--seed", "11"], environ=env)
+    assert config.backend == "vertex" and config.seed == 11 and config.thoughts_when_unset is True
+    with pytest.raises(SystemExit):
+        config_from_args(["--interim-images", "3"], environ={})
+
+
+def test_directives() -> None:
+    scenario = Scenario()
+    apply_directives(scenario, "midstream_error=500@2, latency=10, thoughts=off, prompt_block=blocklist")
+    assert (scenario.midstream_error, scenario.midstream_after) == (500, 2)
+    assert scenario.latency_ms == 10 and scenario.thoughts is False
+    assert scenario.outcome == "prompt_block" and scenario.block_reason == "BLOCKLIST"
+    with pytest.raises(ApiError):
+        apply_directives(Scenario(), "explode")
+
+
+def test_signatures_bind_to_kind_and_payload() -> None:
+    signer = Signer(b"key")
+    signature = base64.b64encode(signer.sign("image", b"pixels", b"n")).decode()
+    assert signer.verify(signature, "image", b"pixels") is Verdict.VALID
+    assert signer.verify(signature, "image", b"pixelz") is Verdict.INVALID
+    assert signer.verify(signature, "text", b"pixels") is Verdict.INVALID
+    assert Signer(b"other").verify(signature, "image", b"pixels") is Verdict.INVALID
+    assert signer.verify("AAAA", "image", b"pixels") is Verdict.CORRUPTED
+
+
+def test_closest_aspect_ratio() -> None:
+    assert closest_aspect_ratio(1920, 1080) == "16:9"
+    assert closest_aspect_ratio(1000, 1000) == "1:1"
+    assert closest_aspect_ratio(800, 1200) == "2:3"
+
+
+def test_render_is_deterministic_and_seed_sensitive() -> None:
+    spec = ImageSpec(prompt="a", aspect_ratio="1:1", image_size="1K", turn=1, seed=5)
+    assert render(spec).data == render(spec).data
+    assert render(spec).data != render(ImageSpec(prompt="a", aspect_ratio="1:1", image_size="1K", turn=1, seed=6)).data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator
@@ -27,6 +28,8 @@ from .request import MODELS, GenerateRequest, parse_generate_request
 from .scenario import HEADER, Scenario, apply_directives, markers_in
 from .signatures import Signer
 from .wire import normalize_keys
+
+logger = logging.getLogger("studio.emulator")
 
 API_VERSIONS = ("v1", "v1beta", "v1alpha")
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -90,7 +93,11 @@ class Emulator:
             "method": request.method,
             "path": request.url.path,
             "query": str(request.url.query),
-            "headers": {k: v for k, v in request.headers.items() if k.lower().startswith(("x-", "user-agent"))},
+            "headers": {
+                k: ("<redacted>" if k.lower() == "x-goog-api-key" else v)
+                for k, v in request.headers.items()
+                if k.lower().startswith(("x-", "user-agent"))
+            },
             "body": body,
             "size": len(raw),
             "status": None,
@@ -449,6 +456,9 @@ def _guard(handler: Any) -> Any:
             response: Response = await handler(request)
         except errors.ApiError as error:
             return error_response(error)
+        except Exception:  # an emulator bug still answers in Google's format
+            logger.exception("emulator failure on %s %s", request.method, request.url.path)
+            return error_response(errors.server_fault(500))
         return response
 
     return endpoint

@@ -30,6 +30,7 @@ def test_resumable_upload_from_bytes(client: genai.Client, emulator: LiveEmulato
     assert (uploaded.expiration_time - uploaded.create_time).total_seconds() == pytest.approx(48 * 3600)
     start, chunk = [r for r in emulator.requests() if "/upload/" in r["path"]]
     assert start["headers"]["x-goog-upload-command"] == "start"
+    assert start["headers"]["x-goog-api-key"] == "<redacted>", "keys never reach the request log"
     assert "x-goog-api-key" not in chunk["headers"], "the upload URL needs no key"
     assert chunk["headers"]["x-goog-upload-command"] == "upload, finalize"
 

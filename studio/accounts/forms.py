@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import User
+
+
+class SignUpForm(forms.Form):
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]{3,40}$",
+        max_length=40,
+        error_messages={"invalid": "Use 3 to 40 letters, digits or . @ + - _"},
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters, not too common.",
+    )
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That username is taken.")
+        return username
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email exists. Log in instead.")
+        return email
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        if isinstance(password, str):
+            probe = User(username=str(cleaned.get("username", "")), email=str(cleaned.get("email", "")))
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    pass

@@ -1,0 +1,183 @@
+"""Projects hold conversations; a conversation is a tree of turns, each answered by 1-4 responses.
+
+A `Response` is one Gemini call and also the job row the runner leases. Its `parts` keep the
+model's output exactly as received (text, thought flag, signature), images by reference to
+`ImageVersion`, so history replays byte for byte.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from studio.accounts.models import Team
+
+from .options import GenerationOptions
+
+
+class Project(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=120)
+    system_instruction = models.TextField(blank=True, max_length=8000)
+    default_settings = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def options(self) -> GenerationOptions:
+        return GenerationOptions.from_dict(self.default_settings)
+
+
+class Conversation(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="conversations")
+    title = models.CharField(max_length=200, default="New conversation")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def group_name(self) -> str:
+        return f"conversation.{self.pk}"
+
+
+class Turn(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    parent_response = models.ForeignKey(
+        "Response", null=True, blank=True, on_delete=models.PROTECT, related_name="child_turns"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    prompt = models.TextField()
+    settings = models.JSONField(default=dict)
+    model_id = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.prompt[:60]
+
+    @property
+    def options(self) -> GenerationOptions:
+        return GenerationOptions.from_dict(self.settings)
+
+
+class ResponseStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Generating"
+    SUCCEEDED = "succeeded", "Done"
+    FAILED = "failed", "Failed"
+    BLOCKED = "blocked", "Blocked"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED = (ResponseStatus.SUCCEEDED, ResponseStatus.FAILED, ResponseStatus.BLOCKED, ResponseStatus.CANCELLED)
+
+
+class Response(models.Model):
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="responses")
+    index = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=ResponseStatus.choices, default=ResponseStatus.QUEUED)
+    lease_owner = models.CharField(max_length=80, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    billable = models.BooleanField(default=False, help_text="The model returned something we may be billed for.")
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=40, blank=True)
+    thoughts_text = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    parts = models.JSONField(default=list, blank=True)
+    usage = models.JSONField(default=dict, blank=True)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=Decimal("0"))
+    grounding = models.JSONField(null=True, blank=True)
+    model_version = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_event_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["turn_id", "index"]
+        constraints = [models.UniqueConstraint(fields=["turn", "index"], name="one_response_per_slot")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="response_queue"),
+            models.Index(fields=["status", "lease_expires_at"], name="response_leases"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Response {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def final_images(self) -> list[ImageVersion]:
+        return [image for image in self.images.all() if not image.is_thought]
+
+    @property
+    def draft_images(self) -> list[ImageVersion]:
+        return [image for image in self.images.all() if image.is_thought]
+
+
+class ImageVersion(models.Model):
+    """One image of a response (final, or an interim 'thought' draft), original bytes kept as received."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="images")
+    part_index = models.PositiveSmallIntegerField()
+    is_thought = models.BooleanField(default=False)
+    storage_key = models.CharField(max_length=300)
+    mime_type = models.CharField(max_length=40)
+    label_mime_type = models.CharField(max_length=40, blank=True, help_text="What the API claimed; often wrong.")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    byte_size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    thumbnail_key = models.CharField(max_length=300)
+    rendition_key = models.CharField(max_length=300, blank=True)
+    rendition_mime_type = models.CharField(max_length=40, blank=True)
+    thought_signature = models.TextField(blank=True, help_text="Base64 of the signature bytes, as received.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["response_id", "part_index"]
+
+    def __str__(self) -> str:
+        return f"Image {self.pk} ({self.width}x{self.height})"
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(self.mime_type, "bin")
+
+
+class StudioSettings(models.Model):
+    """Site-wide settings an admin can change without a deploy. One row."""
+
+    model_id = models.CharField(
+        max_length=80, blank=True, help_text="Gemini model id for new turns; empty uses GEMINI_MODEL."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "studio settings"
+
+    def __str__(self) -> str:
+        return "Studio settings"

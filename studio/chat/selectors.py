@@ -1,0 +1,102 @@
+"""Reads shaped for the pages, with team isolation built in: every lookup goes through membership."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from studio.accounts.models import Membership, User
+
+from .models import Conversation, ImageVersion, Project, Response, ResponseStatus, Turn
+
+
+def projects_for_user(*, user: User) -> QuerySet[Project]:
+    return (
+        Project.objects.filter(team__memberships__user=user, archived_at__isnull=True)
+        .select_related("team")
+        .order_by("-updated_at")
+    )
+
+
+def project_for_member(*, user: User, project_id: int) -> tuple[Project, Membership]:
+    project = Project.objects.filter(pk=project_id).select_related("team").first()
+    membership = (
+        Membership.objects.filter(user=user, team_id=project.team_id).first() if project and user.is_authenticated else None
+    )
+    if project is None or membership is None:
+        raise Http404("No such project")  # the same answer for "missing" and "not yours"
+    return project, membership
+
+
+def conversations_for_project(*, project: Project) -> QuerySet[Conversation]:
+    return project.conversations.filter(archived_at__isnull=True).order_by("-updated_at")
+
+
+def conversation_for_member(*, user: User, conversation_id: int) -> tuple[Conversation, Membership]:
+    conversation = Conversation.objects.filter(pk=conversation_id).select_related("project__team").first()
+    membership = (
+        Membership.objects.filter(user=user, team_id=conversation.project.team_id).first()
+        if conversation and user.is_authenticated
+        else None
+    )
+    if conversation is None or membership is None:
+        raise Http404("No such conversation")
+    return conversation, membership
+
+
+def _responses_with_images() -> Prefetch[Response]:
+    return Prefetch(
+        "responses",
+        queryset=Response.objects.order_by("index").prefetch_related(
+            Prefetch("images", queryset=ImageVersion.objects.order_by("part_index"))
+        ),
+    )
+
+
+def conversation_turns(*, conversation: Conversation) -> list[Turn]:
+    return list(
+        Turn.objects.filter(conversation=conversation).select_related("author").prefetch_related(_responses_with_images())
+    )
+
+
+def turn_with_responses(*, turn_id: int) -> Turn | None:
+    return Turn.objects.filter(pk=turn_id).select_related("author").prefetch_related(_responses_with_images()).first()
+
+
+def response_with_images(*, response_id: int) -> Response | None:
+    return (
+        Response.objects.filter(pk=response_id)
+        .select_related("turn")
+        .prefetch_related(Prefetch("images", queryset=ImageVersion.objects.order_by("part_index")))
+        .first()
+    )
+
+
+def default_parent(*, conversation: Conversation) -> Response | None:
+    """New turns continue from the latest finished image unless the person picks another."""
+    return (
+        Response.objects.filter(
+            turn__conversation=conversation, status=ResponseStatus.SUCCEEDED, images__is_thought=False
+        )
+        .order_by("-turn__created_at", "-turn_id", "index")
+        .first()
+    )
+
+
+def image_for_member(*, user: User, image_id: int) -> ImageVersion:
+    image = ImageVersion.objects.filter(pk=image_id).select_related("response__turn__conversation__project").first()
+    if image is None or not user.is_authenticated:
+        raise Http404("No such image")
+    team_id = image.response.turn.conversation.project.team_id
+    if not Membership.objects.filter(user=user, team_id=team_id).exists():
+        raise Http404("No such image")
+    return image
+
+
+def response_for_member(*, user: User, response_id: int) -> Response:
+    response = Response.objects.filter(pk=response_id).select_related("turn__conversation__project").first()
+    if response is None or not user.is_authenticated:
+        raise Http404("No such response")
+    if not Membership.objects.filter(user=user, team_id=response.turn.conversation.project.team_id).exists():
+        raise Http404("No such response")
+    return response

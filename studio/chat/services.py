@@ -1,0 +1,138 @@
+"""Writes for projects, conversations and turns. Each validates, writes in one transaction and
+announces the change on commit."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from studio.accounts.models import Membership, Team, User
+from studio.realtime.events import publish_on_commit, wake_runners_on_commit
+
+from .models import Conversation, Project, Response, ResponseStatus, StudioSettings, Turn
+from .options import MAX_PROMPT_CHARS, GenerationOptions
+
+
+class ChatError(ValueError):
+    """A request we refuse, with a message fit for the person who made it."""
+
+
+def _require_writer(membership: Membership) -> None:
+    if not membership.can_write:
+        raise ChatError("Viewers can look but not change anything in this team.")
+
+
+@transaction.atomic
+def project_create(
+    *,
+    team: Team,
+    membership: Membership,
+    user: User,
+    name: str,
+    system_instruction: str = "",
+    options: GenerationOptions | None = None,
+) -> Project:
+    _require_writer(membership)
+    name = name.strip()
+    if not name:
+        raise ChatError("Give the project a name.")
+    return Project.objects.create(
+        team=team,
+        name=name[:120],
+        system_instruction=system_instruction.strip(),
+        default_settings=(options or GenerationOptions()).to_dict(),
+        created_by=user,
+    )
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, membership: Membership, name: str, system_instruction: str, options: GenerationOptions
+) -> Project:
+    _require_writer(membership)
+    if not name.strip():
+        raise ChatError("Give the project a name.")
+    project.name = name.strip()[:120]
+    project.system_instruction = system_instruction.strip()
+    project.default_settings = options.to_dict()
+    project.save(update_fields=["name", "system_instruction", "default_settings", "updated_at"])
+    return project
+
+
+@transaction.atomic
+def project_archive(*, project: Project, membership: Membership) -> Project:
+    _require_writer(membership)
+    project.archived_at = timezone.now()
+    project.save(update_fields=["archived_at", "updated_at"])
+    return project
+
+
+@transaction.atomic
+def conversation_create(*, project: Project, membership: Membership, user: User, title: str = "") -> Conversation:
+    _require_writer(membership)
+    return Conversation.objects.create(project=project, created_by=user, title=title.strip()[:200] or "New conversation")
+
+
+@transaction.atomic
+def conversation_rename(*, conversation: Conversation, membership: Membership, title: str) -> Conversation:
+    _require_writer(membership)
+    if not title.strip():
+        raise ChatError("A conversation needs a title.")
+    conversation.title = title.strip()[:200]
+    conversation.save(update_fields=["title", "updated_at"])
+    publish_on_commit(conversation.pk, "conversation")
+    return conversation
+
+
+@transaction.atomic
+def conversation_archive(*, conversation: Conversation, membership: Membership) -> Conversation:
+    _require_writer(membership)
+    conversation.archived_at = timezone.now()
+    conversation.save(update_fields=["archived_at", "updated_at"])
+    return conversation
+
+
+def current_model_id() -> str:
+    row = StudioSettings.objects.first()
+    return (row.model_id if row and row.model_id else "") or settings.GEMINI_MODEL
+
+
+@transaction.atomic
+def turn_submit(
+    *,
+    conversation: Conversation,
+    membership: Membership,
+    user: User,
+    prompt: str,
+    options: GenerationOptions,
+    parent_response: Response | None = None,
+) -> Turn:
+    """Create the turn and its queued responses at once; the runner picks them up after commit."""
+    _require_writer(membership)
+    prompt = prompt.strip()
+    if not prompt:
+        raise ChatError("Write a prompt first: describe the image you want, or the change to make.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise ChatError(f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}. Shorten it.")
+    if parent_response is not None:
+        if parent_response.turn.conversation_id != conversation.pk:
+            raise ChatError("You can only continue from an image of this conversation.")
+        if parent_response.status != ResponseStatus.SUCCEEDED:
+            raise ChatError("That response did not finish, so it cannot be continued. Pick another image.")
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    turn = Turn.objects.create(
+        conversation=locked,
+        parent_response=parent_response,
+        author=user,
+        prompt=prompt,
+        settings=options.to_dict(),
+        model_id=current_model_id(),
+    )
+    Response.objects.bulk_create([Response(turn=turn, index=i) for i in range(options.count)])
+    if locked.title == "New conversation":
+        locked.title = prompt[:80] + ("…" if len(prompt) > 80 else "")
+    locked.save(update_fields=["title", "updated_at"])
+    publish_on_commit(conversation.pk, "turn", turn_id=turn.pk)
+    wake_runners_on_commit()
+    return turn

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+@register.filter
+def thought_markup(text: str) -> SafeString:
+    """Model text is escaped first; only **bold** headings and line breaks become markup."""
+    escaped = escape(text or "")
+    with_bold = _BOLD.sub(r"<strong>\1</strong>", escaped)
+    return mark_safe(with_bold.replace("\n\n", "<br><br>").replace("\n", "<br>"))  # noqa: S308 - escaped above
+
+
+@register.filter
+def usd(value: Decimal | float | None) -> str:
+    amount = Decimal(value or 0)
+    return f"${amount:.4f}" if amount < 1 else f"${amount:.2f}"
+
+
+@register.filter
+def filesize(value: int | None) -> str:
+    size = float(value or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+@register.filter
+def tokens(usage: dict[str, Any] | None, key: str) -> int:
+    return int((usage or {}).get(key) or 0)
+
+
+@register.simple_tag
+def options_summary(settings: dict[str, Any]) -> str:
+    parts = [
+        "auto ratio" if settings.get("aspect_ratio") in (None, "auto") else str(settings["aspect_ratio"]),
+        str(settings.get("image_size", "1K")),
+    ]
+    count = int(settings.get("count", 1))
+    if count > 1:
+        parts.append(f"×{count}")
+    parts.append(str(settings.get("output_format", "jpeg")).upper())
+    if settings.get("grounding"):
+        parts.append("grounded")
+    return " · ".join(parts)

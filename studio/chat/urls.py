@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "chat"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("p/<int:project_id>/", views.project, name="project"),
+    path("c/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("c/<int:conversation_id>/turns", views.turn_create, name="turn_create"),
+    path("c/<int:conversation_id>/rename", views.conversation_rename, name="conversation_rename"),
+    path("c/<int:conversation_id>/archive", views.conversation_archive, name="conversation_archive"),
+    path("media/v/<int:image_id>", views.image_original, name="image"),
+    path("media/v/<int:image_id>/thumb", views.image_thumbnail, name="image_thumb"),
+    path("media/v/<int:image_id>/rendition", views.image_rendition, name="image_rendition"),
+    path("grounding/<int:response_id>", views.search_suggestions, name="search_suggestions"),
+]

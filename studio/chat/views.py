@@ -1,0 +1,247 @@
+"""Thin views: parse, authorise through selectors, call one service, render a page or partial."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from studio.accounts.models import User
+from studio.accounts.selectors import teams_for_user
+
+from . import fragments, selectors, services
+from .forms import ComposerForm, OptionsForm, ProjectForm
+from .models import ImageVersion
+from .options import GenerationOptions, InvalidOptions
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    teams = list(teams_for_user(user=user))
+    form = ProjectForm(request.POST or None, initial={**GenerationOptions().to_dict(), "name": ""})
+    if request.method == "POST" and form.is_valid():
+        team_id = int(request.POST.get("team") or teams[0].pk)
+        membership = next((t.memberships.get(user=user) for t in teams if t.pk == team_id), None)
+        if membership is None:
+            raise Http404("No such team")
+        try:
+            project = services.project_create(
+                team=membership.team,
+                membership=membership,
+                user=user,
+                name=form.cleaned_data["name"],
+                system_instruction=form.cleaned_data["system_instruction"],
+                options=form.options(),
+            )
+        except (services.ChatError, InvalidOptions) as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("chat:project", project_id=project.pk)
+    projects = selectors.projects_for_user(user=user)
+    return render(request, "chat/home.html", {"projects": projects, "teams": teams, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project(request: HttpRequest, project_id: int) -> HttpResponse:
+    user = _user(request)
+    project, membership = selectors.project_for_member(user=user, project_id=project_id)
+    form = ProjectForm(
+        request.POST or None,
+        initial={**project.options.to_dict(), "name": project.name, "system_instruction": project.system_instruction},
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "new-conversation":
+                conversation = services.conversation_create(project=project, membership=membership, user=user)
+                return redirect("chat:conversation", conversation_id=conversation.pk)
+            if action == "archive":
+                services.project_archive(project=project, membership=membership)
+                messages.success(request, f"Archived “{project.name}”.")
+                return redirect("chat:home")
+            if form.is_valid():
+                services.project_update(
+                    project=project,
+                    membership=membership,
+                    name=form.cleaned_data["name"],
+                    system_instruction=form.cleaned_data["system_instruction"],
+                    options=form.options(),
+                )
+                messages.success(request, "Project settings saved.")
+                return redirect("chat:project", project_id=project.pk)
+        except (services.ChatError, InvalidOptions) as error:
+            form.add_error(None, str(error))
+    conversations = selectors.conversations_for_project(project=project)
+    context = {"project": project, "membership": membership, "conversations": conversations, "form": form}
+    return render(request, "chat/project.html", context)
+
+
+def _composer_context(conversation: Any, membership: Any, form: ComposerForm | None = None) -> dict[str, Any]:
+    parent = selectors.default_parent(conversation=conversation)
+    if form is None:
+        initial = {**conversation.project.options.to_dict(), "parent_response": parent.pk if parent else None}
+        form = ComposerForm(initial=initial)
+    return {"conversation": conversation, "composer": form, "can_write": membership.can_write, "parent": parent}
+
+
+@login_required
+@require_GET
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    context = {
+        **_composer_context(conversation, membership),
+        "project": conversation.project,
+        "turns": selectors.conversation_turns(conversation=conversation),
+        "oob": False,
+    }
+    return render(request, "chat/conversation.html", context)
+
+
+@login_required
+@require_POST
+def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    user = _user(request)
+    conversation, membership = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
+    form = ComposerForm(request.POST)
+    status = 200
+    turn_fragment = ""
+    if form.is_valid():
+        parent_id = form.cleaned_data.get("parent_response")
+        parent = None
+        if parent_id:
+            parent = selectors.response_for_member(user=user, response_id=parent_id)
+        try:
+            turn = services.turn_submit(
+                conversation=conversation,
+                membership=membership,
+                user=user,
+                prompt=form.cleaned_data["prompt"],
+                options=form.options(),
+                parent_response=parent,
+            )
+        except (services.ChatError, InvalidOptions) as error:
+            form.add_error("prompt", str(error))
+            status = 422
+        else:
+            fresh = selectors.turn_with_responses(turn_id=turn.pk)
+            assert fresh is not None
+            turn_fragment = fragments.turn_html(turn=fresh, can_write=membership.can_write, append=True)
+            kept = {k: v for k, v in form.cleaned_data.items() if k not in {"prompt", "parent_response"}}
+            form = ComposerForm(initial={**kept, "parent_response": parent_id})
+    else:
+        status = 422
+    context = _composer_context(conversation, membership, form)
+    html = render_to_string("chat/conversation.html#composer", context, request=request)
+    return HttpResponse(html + turn_fragment, status=status)
+
+
+@login_required
+@require_POST
+def conversation_rename(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    try:
+        services.conversation_rename(conversation=conversation, membership=membership, title=request.POST.get("title", ""))
+    except services.ChatError as error:
+        messages.error(request, str(error))
+    return redirect("chat:conversation", conversation_id=conversation.pk)
+
+
+@login_required
+@require_POST
+def conversation_archive(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    services.conversation_archive(conversation=conversation, membership=membership)
+    messages.success(request, f"Archived “{conversation.title}”.")
+    return redirect("chat:project", project_id=conversation.project_id)
+
+
+# -- media: every image URL checks team membership -----------------------------------------------
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _file(key: str, content_type: str, *, filename: str | None = None) -> FileResponse:
+    try:
+        handle = default_storage.open(key, "rb")
+    except FileNotFoundError:
+        raise Http404("The image file is missing from storage.") from None
+    response = FileResponse(handle, content_type=content_type, as_attachment=filename is not None, filename=filename or "")
+    response["Cache-Control"] = IMMUTABLE
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _download_name(image: ImageVersion, extension: str) -> str:
+    return f"studio-{image.response.turn.conversation_id}-{image.response_id}-{image.pk}.{extension}"
+
+
+@login_required
+@require_GET
+def image_original(request: HttpRequest, image_id: int) -> FileResponse:
+    image = selectors.image_for_member(user=_user(request), image_id=image_id)
+    filename = _download_name(image, image.extension) if request.GET.get("download") else None
+    return _file(image.storage_key, image.mime_type, filename=filename)
+
+
+@login_required
+@require_GET
+def image_thumbnail(request: HttpRequest, image_id: int) -> FileResponse:
+    image = selectors.image_for_member(user=_user(request), image_id=image_id)
+    return _file(image.thumbnail_key, "image/webp")
+
+
+@login_required
+@require_GET
+def image_rendition(request: HttpRequest, image_id: int) -> FileResponse:
+    image = selectors.image_for_member(user=_user(request), image_id=image_id)
+    if not image.rendition_key:
+        raise Http404("This image has no converted copy; download the original.")
+    extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}[image.rendition_mime_type]
+    filename = _download_name(image, extension) if request.GET.get("download") else None
+    return _file(image.rendition_key, image.rendition_mime_type, filename=filename)
+
+
+# Google's Search Suggestions must be shown exactly as sent: its own document, its own CSP,
+# framed only by us and sandboxed by the iframe (no scripts, links open a new tab).
+SUGGESTIONS_CSP = {
+    "default-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "img-src": ["https:", "data:"],
+    "base-uri": ["'self'"],
+    "form-action": ["'none'"],
+    "frame-ancestors": ["'self'"],
+}
+
+
+@login_required
+@require_GET
+@xframe_options_sameorigin
+@csp_override(SUGGESTIONS_CSP)
+def search_suggestions(request: HttpRequest, response_id: int) -> HttpResponse:
+    response = selectors.response_for_member(user=_user(request), response_id=response_id)
+    rendered = ((response.grounding or {}).get("search_entry_point") or {}).get("rendered_content")
+    if not rendered:
+        raise Http404("This response has no search suggestions.")
+    document = (
+        '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
+        '<meta name="referrer" content="no-referrer"></head><body style="margin:0">'
+        f"{rendered}</body></html>"
+    )
+    return HttpResponse(document, content_type="text/html; charset=utf-8")

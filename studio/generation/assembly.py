@@ -1,0 +1,44 @@
+"""Wire a Runner to a Pipeline and a Gemini client from Django settings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from .gemini import GeminiClient, GeminiSettings
+from .pipeline import Pipeline, PipelineSettings
+from .runner import Runner, RunnerSettings, new_worker_id
+
+
+def gemini_settings() -> GeminiSettings:
+    return GeminiSettings(
+        api_key=settings.GEMINI_API_KEY,
+        base_url=settings.GEMINI_BASE_URL,
+        vertex_project=settings.GEMINI_VERTEX_PROJECT,
+        vertex_location=settings.GEMINI_VERTEX_LOCATION,
+        timeout_s=settings.GEMINI_TIMEOUT_S,
+    )
+
+
+def build_pipeline(worker_id: str) -> Pipeline:
+    return Pipeline(
+        worker_id=worker_id,
+        gemini=GeminiClient(gemini_settings()),
+        settings=PipelineSettings(
+            retry_base_s=settings.STUDIO_RETRY_BASE_S,
+            retry_max_s=settings.STUDIO_RETRY_MAX_S,
+            thought_flush_s=settings.STUDIO_THOUGHT_FLUSH_S,
+        ),
+    )
+
+
+def build_runner(*, concurrency: int | None = None, worker_id: str | None = None) -> Runner:
+    worker_id = worker_id or new_worker_id()
+    pipeline = build_pipeline(worker_id)
+    return Runner(
+        run_job=pipeline.run,
+        worker_id=worker_id,
+        settings=RunnerSettings(
+            concurrency=concurrency or settings.STUDIO_RUNNER_CONCURRENCY,
+            lease_seconds=settings.STUDIO_LEASE_SECONDS,
+        ),
+    )

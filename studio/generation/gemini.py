@@ -1,0 +1,155 @@
+"""The Gemini adapter: the one module that imports google.genai.
+
+It builds SDK requests from our messages, streams `generate_content_stream`, and turns every SDK
+or transport failure into a classified `GeminiError`. SDK retries stay off: the pipeline owns the
+retry policy (and its billing rules).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from google import genai
+from google.genai import errors, types
+
+from .messages import GeminiError, ImageRequest, InputContent, OutputPart, StreamEvent
+
+SAFETY_CATEGORIES = (
+    types.HarmCategory.HARM_CATEGORY_HARASSMENT,
+    types.HarmCategory.HARM_CATEGORY_HATE_SPEECH,
+    types.HarmCategory.HARM_CATEGORY_SEXUALLY_EXPLICIT,
+    types.HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT,
+)
+
+
+@dataclass(frozen=True)
+class GeminiSettings:
+    api_key: str
+    base_url: str = ""
+    vertex_project: str = ""
+    vertex_location: str = "global"
+    timeout_s: float = 300.0
+    api_version: str = "v1beta"
+
+
+@functools.lru_cache(maxsize=8)
+def _client(settings: GeminiSettings) -> genai.Client:
+    timeout_ms = int(settings.timeout_s * 1000)
+    if settings.vertex_project:
+        return genai.Client(
+            vertexai=True,
+            project=settings.vertex_project,
+            location=settings.vertex_location,
+            http_options=types.HttpOptions(timeout=timeout_ms),
+        )
+    options = types.HttpOptions(api_version=settings.api_version, timeout=timeout_ms)
+    if settings.base_url:
+        options.base_url = settings.base_url
+    return genai.Client(api_key=settings.api_key or "emulator", http_options=options)
+
+
+def _content(content: InputContent) -> types.Content:
+    parts = []
+    for part in content.parts:
+        if part.data is not None:
+            sdk_part = types.Part.from_bytes(data=part.data, mime_type=part.mime_type)
+        else:
+            sdk_part = types.Part(text=part.text or "")
+        if part.signature is not None:
+            sdk_part.thought_signature = part.signature
+        parts.append(sdk_part)
+    return types.Content(role=content.role, parts=parts)
+
+
+def _config(request: ImageRequest) -> types.GenerateContentConfig:
+    # Never thinkingLevel, never candidateCount > 1: the image model rejects both.
+    config = types.GenerateContentConfig(
+        response_modalities=["TEXT", "IMAGE"],
+        image_config=types.ImageConfig(aspect_ratio=request.aspect_ratio, image_size=request.image_size),
+        thinking_config=types.ThinkingConfig(include_thoughts=request.include_thoughts),
+    )
+    if request.system_instruction:
+        config.system_instruction = request.system_instruction
+    if request.grounding:
+        config.tools = [types.Tool(google_search=types.GoogleSearch())]
+    if request.safety_threshold:
+        threshold = types.HarmBlockThreshold(request.safety_threshold)
+        config.safety_settings = [types.SafetySetting(category=c, threshold=threshold) for c in SAFETY_CATEGORIES]
+    return config
+
+
+def _dump(model: pydantic.BaseModel | None) -> dict[str, Any]:
+    if model is None:
+        return {}
+    data: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
+    return data
+
+
+def _event(chunk: types.GenerateContentResponse) -> StreamEvent:
+    event = StreamEvent(usage=_dump(chunk.usage_metadata), model_version=chunk.model_version or "")
+    if chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason is not None:
+        event.block_reason = str(chunk.prompt_feedback.block_reason.value)
+    for candidate in chunk.candidates or []:
+        if candidate.finish_reason is not None:
+            event.finish_reason = str(candidate.finish_reason.value)
+        if candidate.grounding_metadata is not None:
+            event.grounding = _dump(candidate.grounding_metadata)
+        for part in (candidate.content.parts if candidate.content else None) or []:
+            thought = bool(part.thought)
+            if part.inline_data is not None and part.inline_data.data:
+                blob = part.inline_data
+                event.parts.append(
+                    OutputPart(thought, data=blob.data, mime_type=blob.mime_type or "", signature=part.thought_signature)
+                )
+            elif part.text is not None:
+                event.parts.append(OutputPart(thought, text=part.text, signature=part.thought_signature))
+        break  # candidateCount is always 1
+    return event
+
+
+def classify(error: BaseException) -> GeminiError:
+    if isinstance(error, GeminiError):
+        return error
+    if isinstance(error, errors.APIError):
+        code = int(error.code or 0)
+        message = error.message or str(error)
+        details = str(error.details)
+        if "API_KEY_INVALID" in details or code in {401, 403}:
+            return GeminiError("bad_key", message, code=code)
+        kind = {429: "rate_limited", 503: "overloaded", 408: "timeout", 504: "timeout"}.get(code)
+        if kind is None:
+            kind = "server" if code >= 500 else "bad_request"
+        return GeminiError(kind, message, code=code, retryable=code in GeminiError.RETRYABLE_CODES)
+    if isinstance(error, pydantic.ValidationError):
+        return GeminiError("invalid_response", "Gemini sent a response the SDK could not read.")
+    name = type(error).__name__
+    module = type(error).__module__
+    if module.startswith(("httpx", "httpcore", "aiohttp", "anyio")) or isinstance(error, (OSError, ConnectionError)):
+        if "Timeout" in name:
+            return GeminiError("timeout", "Gemini did not answer in time.", retryable=True)
+        return GeminiError("network", f"Could not reach Gemini ({name}).", retryable=True)
+    return GeminiError("internal", f"Unexpected failure while calling Gemini ({name}: {error}).")
+
+
+class GeminiClient:
+    def __init__(self, settings: GeminiSettings, *, extra_headers: dict[str, str] | None = None) -> None:
+        self._settings = settings
+        self._headers = extra_headers or {}
+
+    async def stream(self, request: ImageRequest) -> AsyncIterator[StreamEvent]:
+        client = _client(self._settings)
+        config = _config(request)
+        if self._headers:
+            config.http_options = types.HttpOptions(headers=self._headers)
+        try:
+            stream = await client.aio.models.generate_content_stream(
+                model=request.model, contents=[_content(c) for c in request.contents], config=config
+            )
+            async for chunk in stream:
+                yield _event(chunk)
+        except Exception as error:  # every failure leaves as a classified GeminiError
+            raise classify(error) from error

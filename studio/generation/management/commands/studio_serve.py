@@ -1,0 +1,93 @@
+"""`manage.py studio_serve`: the embedded studio in one process.
+
+Migrates, collects static files, makes sure an admin exists, starts the built-in Gemini emulator
+when no key is configured, then serves HTTP and websockets with Daphne and runs the generation
+runner in Daphne's own event loop. SIGTERM drains running jobs before exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from studio.accounts.models import User
+from studio.accounts.services import user_sign_up
+
+
+class Command(BaseCommand):
+    help = "Serve the studio (Daphne + generation runner; the Gemini emulator when no key is set)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-runner", action="store_true", help="web only (a scaled web process)")
+        parser.add_argument("--emulator-port", type=int, default=0, help="port for the built-in emulator (0: any)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self._ensure_admin()
+        self._gemini_backend(options["emulator_port"])
+        self._serve(options["host"], options["port"], run_jobs=not options["no_runner"])
+
+    def _ensure_admin(self) -> None:
+        password_file = settings.VAR_DIR / "initial_admin_password"
+        if not User.objects.filter(is_superuser=True).exists():
+            password = secrets.token_urlsafe(12)
+            user = user_sign_up(username="admin", email="admin@localhost", password=password)
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+        if password_file.exists():
+            self.stdout.write(
+                f"Admin login: admin / {password_file.read_text().strip()}  "
+                f"(stored in {password_file}; delete the file once you changed it)"
+            )
+
+    def _gemini_backend(self, emulator_port: int) -> None:
+        if settings.GEMINI_API_KEY or settings.GEMINI_VERTEX_PROJECT:
+            self.stdout.write("Gemini: calling Google with the configured credentials.")
+            return
+        if settings.GEMINI_BASE_URL:
+            self.stdout.write(f"Gemini: no key; using the emulator at {settings.GEMINI_BASE_URL}.")
+            return
+        from studio.emulator import EmulatorConfig
+        from studio.emulator.server import serve_in_thread
+
+        emulator = serve_in_thread(EmulatorConfig(port=emulator_port, latency_first_ms=400, latency_event_ms=250))
+        settings.GEMINI_BASE_URL = emulator.url
+        self.stdout.write(f"Gemini: EMULATOR MODE (no GEMINI_API_KEY): built-in emulator at {emulator.url}.")
+
+    def _serve(self, host: str, port: int, *, run_jobs: bool) -> None:
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+        from twisted.internet import defer, reactor
+
+        from studio.asgi import application
+        from studio.generation.assembly import build_runner
+
+        if run_jobs and settings.STUDIO_RUNNER == "embedded":
+            runner = build_runner()
+
+            def start_runner() -> None:
+                asyncio.ensure_future(runner.run())
+
+            def drain() -> defer.Deferred[None]:
+                runner.stop()
+                return defer.Deferred.fromFuture(asyncio.ensure_future(runner.stopped()))
+
+            reactor.callWhenRunning(start_runner)  # type: ignore[attr-defined]
+            reactor.addSystemEventTrigger("before", "shutdown", drain)  # type: ignore[attr-defined]
+        self.stdout.write(f"Studio on http://{host}:{port}/  (Ctrl+C to stop)")
+        Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            signal_handlers=True,
+            application_close_timeout=30,
+        ).run()

@@ -1,0 +1,29 @@
+"""`manage.py studio_worker --concurrency 32`: a scaled-mode worker process (no web server)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from studio.generation.assembly import build_runner
+
+
+class Command(BaseCommand):
+    help = "Run generation jobs from the shared database until SIGTERM, then drain."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--concurrency", type=int, default=None, help="jobs at once (default: settings)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        asyncio.run(self._main(options["concurrency"]))
+
+    async def _main(self, concurrency: int | None) -> None:
+        runner = build_runner(concurrency=concurrency)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, runner.stop)
+        self.stdout.write(f"studio_worker {runner.worker_id}: concurrency {runner.settings.concurrency}")
+        await runner.run()

@@ -1,0 +1,266 @@
+"""Run one response: stream the model, persist every piece first, then tell the browsers.
+
+Thought text is coalesced (at most one write and event per flush interval); images are decoded,
+stored and thumbnailed in a worker thread. Retries (408/429/5xx, network) back off with full
+jitter, bounded by the turn's retry count, and only before anything has streamed: once the model
+has produced output a retry could bill twice, so a broken stream fails cleanly instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from studio.billing.pricing import response_cost
+from studio.chat.imagestore import UnreadableImage, store_image
+from studio.chat.models import Response, ResponseStatus
+
+from . import records
+from .gemini import GeminiClient
+from .history import Job, load_job
+from .messages import GeminiError, OutputPart, StreamEvent
+from .outcomes import message_for
+
+logger = logging.getLogger("studio.generation")
+
+IMAGE_SAFETY_REASONS = frozenset({"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_OTHER", "IMAGE_RECITATION"})
+
+
+def db[**P, R](fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Run ORM work in the thread pool (not the single 'sync' thread), so many jobs write in parallel."""
+    return sync_to_async(fn, thread_sensitive=False)
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt))."""
+    return (rng or random).uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+@dataclass
+class Progress:
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    thoughts: str = ""
+    text: str = ""
+    final_images: int = 0
+    received: bool = False
+    finish_reason: str = ""
+    block_reason: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    grounding: dict[str, Any] | None = None
+    model_version: str = ""
+    last_flush: float = 0.0
+    unflushed: bool = False
+
+
+@dataclass
+class PipelineSettings:
+    retry_base_s: float = 1.0
+    retry_max_s: float = 30.0
+    thought_flush_s: float = 0.15
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        worker_id: str,
+        gemini: GeminiClient,
+        settings: PipelineSettings | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.worker_id = worker_id
+        self.gemini = gemini
+        self.settings = settings or PipelineSettings()
+        self._sleep = sleep
+
+    async def run(self, response_id: int) -> None:
+        try:
+            job = await db(load_job)(response_id)
+        except Exception as error:
+            logger.exception("could not prepare response %s", response_id)
+            await self._finish_failed_raw(response_id, "internal", str(error))
+            return
+        try:
+            await self._generate(job)
+        except records.LeaseLost:
+            logger.warning("response %s: lease lost; another worker or the reaper owns it now", response_id)
+
+    async def _generate(self, job: Job) -> None:
+        progress = Progress()
+        retries = 0
+        while True:
+            try:
+                async for event in self.gemini.stream(job.request):
+                    await self._apply(job, progress, event)
+                break
+            except GeminiError as error:
+                if error.retryable and not progress.received and retries < job.options.retries:
+                    retries += 1
+                    delay = backoff_delay(retries, base=self.settings.retry_base_s, cap=self.settings.retry_max_s)
+                    logger.info("response %s: %s, retry %s in %.2fs", job.response_id, error.kind, retries, delay)
+                    await self._sleep(delay)
+                    continue
+                await self._fail(job, progress, error, retries)
+                return
+            except records.LeaseLost:
+                raise
+            except UnreadableImage as error:
+                await self._fail(job, progress, GeminiError("invalid_response", str(error)), retries)
+                return
+        await self._flush_thoughts(job, progress, force=True)
+        await self._complete(job, progress)
+
+    # -- streaming ----------------------------------------------------------------------------
+
+    async def _apply(self, job: Job, progress: Progress, event: StreamEvent) -> None:
+        if not progress.received:
+            progress.received = True
+            await db(records.response_save_progress)(
+                response_id=job.response_id,
+                worker_id=self.worker_id,
+                conversation_id=job.conversation_id,
+                billable=True,
+                first_event_at=_now(),
+            )
+        if event.usage:
+            progress.usage = event.usage
+        if event.model_version:
+            progress.model_version = event.model_version
+        progress.finish_reason = event.finish_reason or progress.finish_reason
+        progress.block_reason = event.block_reason or progress.block_reason
+        if event.grounding:
+            progress.grounding = event.grounding
+        for part in event.parts:
+            if part.data is not None:
+                await self._flush_thoughts(job, progress, force=True)
+                await self._store_image(job, progress, part)
+            elif part.thought:
+                progress.thoughts += part.text or ""
+                progress.parts.append({"text": part.text or "", "thought": True, "signature": None})
+                progress.unflushed = True
+            else:
+                await self._flush_thoughts(job, progress, force=True)
+                progress.text += part.text or ""
+                progress.parts.append({"text": part.text or "", "thought": False, "signature": _b64(part.signature)})
+                await db(records.response_save_progress)(
+                    response_id=job.response_id,
+                    worker_id=self.worker_id,
+                    conversation_id=job.conversation_id,
+                    parts=progress.parts,
+                    text=progress.text,
+                )
+        await self._flush_thoughts(job, progress)
+
+    async def _flush_thoughts(self, job: Job, progress: Progress, *, force: bool = False) -> None:
+        if not progress.unflushed:
+            return
+        now = time.monotonic()
+        if not force and now - progress.last_flush < self.settings.thought_flush_s:
+            return
+        progress.last_flush, progress.unflushed = now, False
+        await db(records.response_save_progress)(
+            response_id=job.response_id,
+            worker_id=self.worker_id,
+            conversation_id=job.conversation_id,
+            thoughts_text=progress.thoughts,
+        )
+
+    async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
+        assert part.data is not None
+        stored = await asyncio.to_thread(
+            store_image, data=part.data, folder=job.folder, output_format=job.options.output_format
+        )
+        await db(records.image_version_create)(
+            response_id=job.response_id,
+            worker_id=self.worker_id,
+            conversation_id=job.conversation_id,
+            stored=stored,
+            part_index=len(progress.parts),
+            is_thought=part.thought,
+            label_mime_type=part.mime_type,
+            signature=_b64(part.signature) or "",
+            parts=progress.parts,
+        )
+        if not part.thought:
+            progress.final_images += 1
+
+    # -- endings ------------------------------------------------------------------------------
+
+    async def _complete(self, job: Job, progress: Progress) -> None:
+        status, code, detail = ResponseStatus.SUCCEEDED, "", ""
+        reason = progress.finish_reason
+        if progress.block_reason:
+            status, code, detail = ResponseStatus.BLOCKED, "prompt_blocked", progress.block_reason
+        elif reason in IMAGE_SAFETY_REASONS:
+            status, code, detail = ResponseStatus.BLOCKED, "image_safety", reason
+        elif progress.final_images == 0 and reason == "STOP" and progress.text.strip():
+            status, code = ResponseStatus.BLOCKED, "refusal"
+        elif progress.final_images == 0:
+            status, code, detail = ResponseStatus.FAILED, "no_image", reason or "none"
+        queries = len((progress.grounding or {}).get("web_search_queries") or [])
+        await db(records.response_finish)(
+            response_id=job.response_id,
+            worker_id=self.worker_id,
+            conversation_id=job.conversation_id,
+            status=status,
+            error_code=code,
+            error_message=message_for(code, detail=detail) if code else "",
+            finish_reason=reason,
+            usage=progress.usage,
+            grounding=progress.grounding,
+            model_version=progress.model_version,
+            cost_usd=response_cost(job.request.model, progress.usage, queries),
+            thoughts_text=progress.thoughts,
+        )
+
+    async def _fail(self, job: Job, progress: Progress, error: GeminiError, retries: int) -> None:
+        code = "stream_broken" if progress.received and error.kind not in {"bad_key", "invalid_response"} else error.kind
+        detail = f"{error.code} {error.message}" if error.code else error.message
+        logger.warning("response %s failed: %s (%s)", job.response_id, code, detail)
+        await db(records.response_finish)(
+            response_id=job.response_id,
+            worker_id=self.worker_id,
+            conversation_id=job.conversation_id,
+            status=ResponseStatus.FAILED,
+            discard_output=True,
+            error_code=code,
+            error_message=message_for(code, detail=detail, retries=retries),
+            thoughts_text=progress.thoughts,
+        )
+
+    async def _finish_failed_raw(self, response_id: int, code: str, detail: str) -> None:
+        conversation_id = await db(_conversation_of)(response_id)
+        try:
+            await db(records.response_finish)(
+                response_id=response_id,
+                worker_id=self.worker_id,
+                conversation_id=conversation_id,
+                status=ResponseStatus.FAILED,
+                discard_output=True,
+                error_code=code,
+                error_message=message_for(code, detail=detail),
+            )
+        except records.LeaseLost:
+            pass
+
+
+def _conversation_of(response_id: int) -> int:
+    conversation_id: int = Response.objects.values_list("turn__conversation_id", flat=True).get(pk=response_id)
+    return conversation_id
+
+
+def _b64(value: bytes | None) -> str | None:
+    return base64.b64encode(value).decode("ascii") if value else None
+
+
+def _now() -> Any:
+    return timezone.now()

@@ -1,0 +1,177 @@
+"""Durable job state for responses. Every write a worker makes is fenced on its lease: if another
+worker or the reaper took the row, the write changes nothing and raises `LeaseLost`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from studio.chat.imagestore import StoredImage
+from studio.chat.models import ImageVersion, Response, ResponseStatus
+from studio.realtime.events import publish_on_commit, wake_runners_on_commit
+
+from .outcomes import message_for
+
+logger = logging.getLogger("studio.generation")
+
+
+class LeaseLost(Exception):
+    """This worker no longer owns the response; stop touching it."""
+
+
+def _lease_until(lease_seconds: float) -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=lease_seconds)
+
+
+def _announce(rows: Iterable[tuple[int, int]]) -> None:
+    for response_id, conversation_id in rows:
+        publish_on_commit(conversation_id, "response", response_id=response_id)
+
+
+def response_claim(*, worker_id: str, limit: int, lease_seconds: float) -> list[int]:
+    """Lease up to `limit` queued responses, oldest first. Two workers never get the same row:
+    PostgreSQL skips rows another transaction locked; SQLite's BEGIN IMMEDIATE serialises claims."""
+    if limit <= 0:
+        return []
+    with transaction.atomic():
+        queued = Response.objects.filter(status=ResponseStatus.QUEUED).order_by("created_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            queued = queued.select_for_update(skip_locked=True, of=("self",))
+        ids = list(queued.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        now = timezone.now()
+        Response.objects.filter(pk__in=ids, status=ResponseStatus.QUEUED).update(
+            status=ResponseStatus.RUNNING,
+            lease_owner=worker_id,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            attempts=F("attempts") + 1,
+            started_at=now,
+        )
+        _announce(Response.objects.filter(pk__in=ids).values_list("pk", "turn__conversation_id"))
+    return ids
+
+
+def response_heartbeat(*, worker_id: str, response_ids: list[int], lease_seconds: float) -> set[int]:
+    """Extend our leases; returns the ids we still own."""
+    if not response_ids:
+        return set()
+    with transaction.atomic():
+        owned = Response.objects.filter(pk__in=response_ids, lease_owner=worker_id, status=ResponseStatus.RUNNING)
+        kept = set(owned.values_list("pk", flat=True))
+        owned.update(lease_expires_at=_lease_until(lease_seconds))
+    return kept
+
+
+def _fenced(response_id: int, worker_id: str) -> Any:
+    return Response.objects.filter(pk=response_id, lease_owner=worker_id, status=ResponseStatus.RUNNING)
+
+
+def response_save_progress(*, response_id: int, worker_id: str, conversation_id: int, **fields: Any) -> None:
+    with transaction.atomic():
+        if not _fenced(response_id, worker_id).update(**fields, updated_at=timezone.now()):
+            raise LeaseLost(response_id)
+        publish_on_commit(conversation_id, "thoughts" if set(fields) <= {"thoughts_text"} else "response", response_id=response_id)
+
+
+def image_version_create(
+    *,
+    response_id: int,
+    worker_id: str,
+    conversation_id: int,
+    stored: StoredImage,
+    part_index: int,
+    is_thought: bool,
+    label_mime_type: str,
+    signature: str,
+    parts: list[dict[str, Any]],
+) -> ImageVersion:
+    with transaction.atomic():
+        if not _fenced(response_id, worker_id).select_for_update().exists():
+            raise LeaseLost(response_id)
+        image = ImageVersion.objects.create(
+            response_id=response_id,
+            part_index=part_index,
+            is_thought=is_thought,
+            storage_key=stored.storage_key,
+            mime_type=stored.mime_type,
+            label_mime_type=label_mime_type,
+            width=stored.width,
+            height=stored.height,
+            byte_size=stored.byte_size,
+            sha256=stored.sha256,
+            thumbnail_key=stored.thumbnail_key,
+            rendition_key=stored.rendition_key,
+            rendition_mime_type=stored.rendition_mime_type,
+            thought_signature=signature,
+        )
+        parts.append({"image": image.pk, "mime_type": label_mime_type, "thought": is_thought, "signature": signature or None})
+        _fenced(response_id, worker_id).update(parts=parts, billable=True, updated_at=timezone.now())
+        publish_on_commit(conversation_id, "response", response_id=response_id)
+    return image
+
+
+def response_finish(
+    *, response_id: int, worker_id: str, conversation_id: int, status: str, discard_output: bool = False, **fields: Any
+) -> None:
+    """End the job in one transaction. A failure discards partial output, so nothing half-written remains."""
+    with transaction.atomic():
+        fenced = _fenced(response_id, worker_id)
+        if not fenced.select_for_update().exists():
+            raise LeaseLost(response_id)
+        if discard_output:
+            ImageVersion.objects.filter(response_id=response_id).delete()
+            fields.update(parts=[], text="")
+        fenced.update(
+            status=status, lease_owner="", lease_expires_at=None, finished_at=timezone.now(), updated_at=timezone.now(), **fields
+        )
+        publish_on_commit(conversation_id, "response", response_id=response_id)
+
+
+def response_release(*, worker_id: str, response_ids: list[int]) -> None:
+    """A draining worker gives back what it could not finish: requeue if nothing billable happened."""
+    with transaction.atomic():
+        owned = Response.objects.filter(pk__in=response_ids, lease_owner=worker_id, status=ResponseStatus.RUNNING)
+        _settle_abandoned(owned)
+
+
+def response_reap(*, now: dt.datetime | None = None) -> int:
+    """Take back responses whose worker died (its lease expired)."""
+    with transaction.atomic():
+        expired = Response.objects.filter(status=ResponseStatus.RUNNING, lease_expires_at__lt=now or timezone.now())
+        if connection.features.has_select_for_update_skip_locked:
+            expired = expired.select_for_update(skip_locked=True, of=("self",))
+        return _settle_abandoned(expired)
+
+
+def _settle_abandoned(rows: Any) -> int:
+    rows = list(rows.select_related("turn"))
+    for response in rows:
+        if response.billable:
+            ImageVersion.objects.filter(response=response).delete()
+            Response.objects.filter(pk=response.pk).update(
+                status=ResponseStatus.FAILED,
+                error_code="interrupted",
+                error_message=message_for("interrupted"),
+                parts=[],
+                text="",
+                lease_owner="",
+                lease_expires_at=None,
+                finished_at=timezone.now(),
+            )
+        else:
+            Response.objects.filter(pk=response.pk).update(
+                status=ResponseStatus.QUEUED, lease_owner="", lease_expires_at=None
+            )
+        logger.warning("response %s abandoned by %s: %s", response.pk, response.lease_owner,
+                       "failed (billable)" if response.billable else "requeued")
+        publish_on_commit(response.turn.conversation_id, "response", response_id=response.pk)
+    if rows:
+        wake_runners_on_commit()
+    return len(rows)

@@ -43,3 +43,25 @@ def start_emulator() -> Iterator[StartEmulator]:
     yield factory
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def gemini(emulator: LiveEmulator, settings: Any) -> LiveEmulator:
+    """Point the studio at the shared emulator (fast retries), for tests that generate."""
+    settings.GEMINI_BASE_URL = emulator.url
+    settings.GEMINI_API_KEY = ""
+    settings.STUDIO_RETRY_BASE_S = 0.01
+    settings.STUDIO_RETRY_MAX_S = 0.05
+    return emulator
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Images written by a test go to a private folder, never the developer's var/media."""
+    if "settings" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        settings = request.getfixturevalue("settings")
+        settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": settings.MEDIA_ROOT}},
+        }

@@ -37,6 +37,10 @@ def turn_html(*, turn: Turn, can_write: bool, append: bool) -> str:
     return html
 
 
+def title_html(*, conversation: Conversation) -> str:
+    return _render("title", {"conversation": conversation, "oob": True})
+
+
 def response_html(*, response: Response, can_write: bool) -> str:
     return _render("response", {"response": response, "can_write": can_write, "oob": True})
 
@@ -50,7 +54,12 @@ def event_html(event: dict[str, Any], *, can_write: bool) -> str:
     kind = event.get("kind")
     if kind == "turn":
         turn = turn_with_responses(turn_id=int(event["turn_id"]))
-        return turn_html(turn=turn, can_write=can_write, append=True) if turn else ""
+        if turn is None:
+            return ""
+        return turn_html(turn=turn, can_write=can_write, append=True) + title_html(conversation=turn.conversation)
+    if kind == "conversation":
+        conversation = Conversation.objects.filter(pk=int(event["conversation_id"])).first()
+        return title_html(conversation=conversation) if conversation else ""
     if kind in {"response", "thoughts"}:
         response = response_with_images(response_id=int(event["response_id"]))
         if response is None:

@@ -7,6 +7,7 @@ model's output exactly as received (text, thought flag, signature), images by re
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -88,12 +89,18 @@ class ResponseStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+def new_seed() -> int:
+    """Each response gets its own seed: siblings differ, and any response can be reproduced."""
+    return secrets.randbelow(2**31 - 1) + 1
+
+
 FINISHED = (ResponseStatus.SUCCEEDED, ResponseStatus.FAILED, ResponseStatus.BLOCKED, ResponseStatus.CANCELLED)
 
 
 class Response(models.Model):
     turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="responses")
     index = models.PositiveSmallIntegerField(default=0)
+    seed = models.PositiveIntegerField(default=new_seed)
     status = models.CharField(max_length=10, choices=ResponseStatus.choices, default=ResponseStatus.QUEUED)
     lease_owner = models.CharField(max_length=80, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -60,7 +60,12 @@ def conversation_turns(*, conversation: Conversation) -> list[Turn]:
 
 
 def turn_with_responses(*, turn_id: int) -> Turn | None:
-    return Turn.objects.filter(pk=turn_id).select_related("author").prefetch_related(_responses_with_images()).first()
+    return (
+        Turn.objects.filter(pk=turn_id)
+        .select_related("author", "conversation")
+        .prefetch_related(_responses_with_images())
+        .first()
+    )
 
 
 def response_with_images(*, response_id: int) -> Response | None:

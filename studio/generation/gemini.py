@@ -7,7 +7,6 @@ retry policy (and its billing rules).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,6 @@ class GeminiSettings:
     api_version: str = "v1beta"
 
 
-@functools.lru_cache(maxsize=8)
 def _client(settings: GeminiSettings) -> genai.Client:
     timeout_ms = int(settings.timeout_s * 1000)
     if settings.vertex_project:
@@ -71,6 +69,7 @@ def _config(request: ImageRequest) -> types.GenerateContentConfig:
         response_modalities=["TEXT", "IMAGE"],
         image_config=types.ImageConfig(aspect_ratio=request.aspect_ratio, image_size=request.image_size),
         thinking_config=types.ThinkingConfig(include_thoughts=request.include_thoughts),
+        seed=request.seed,
     )
     if request.system_instruction:
         config.system_instruction = request.system_instruction
@@ -136,12 +135,17 @@ def classify(error: BaseException) -> GeminiError:
 
 
 class GeminiClient:
+    """One per runner: the SDK's async HTTP client belongs to the event loop that first uses it."""
+
     def __init__(self, settings: GeminiSettings, *, extra_headers: dict[str, str] | None = None) -> None:
         self._settings = settings
         self._headers = extra_headers or {}
+        self._sdk: genai.Client | None = None
 
     async def stream(self, request: ImageRequest) -> AsyncIterator[StreamEvent]:
-        client = _client(self._settings)
+        if self._sdk is None:
+            self._sdk = _client(self._settings)
+        client = self._sdk
         config = _config(request)
         if self._headers:
             config.http_options = types.HttpOptions(headers=self._headers)

@@ -78,6 +78,7 @@ def load_job(response_id: int) -> Job:
         image_size=options.image_size,
         grounding=options.grounding,
         safety_threshold=None if options.safety == "default" else options.safety,
+        seed=response.seed,
     )
     return Job(
         response_id=response.pk,

@@ -31,6 +31,7 @@ class ImageRequest:
     grounding: bool = False
     safety_threshold: str | None = None
     include_thoughts: bool = True
+    seed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+"""Build test data through the real services, and run queued work through the real pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from studio.accounts.models import Membership, Role, Team, User
+from studio.accounts.services import team_add_member, user_sign_up
+from studio.chat import services
+from studio.chat.models import Conversation, Project, Response, Turn
+from studio.chat.options import GenerationOptions
+from studio.generation import records
+from studio.generation.assembly import build_pipeline
+from studio.generation.pipeline import db
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(name: str) -> User:
+    return user_sign_up(username=name, email=f"{name}@example.com", password=PASSWORD)
+
+
+def personal_membership(user: User) -> Membership:
+    return Membership.objects.select_related("team").get(user=user, team__is_personal=True)
+
+
+def make_project(user: User, name: str = "Posters", **options: Any) -> Project:
+    membership = personal_membership(user)
+    return services.project_create(
+        team=membership.team, membership=membership, user=user, name=name, options=GenerationOptions(**options)
+    )
+
+
+def make_conversation(user: User, project: Project | None = None) -> Conversation:
+    project = project or make_project(user)
+    membership = Membership.objects.get(user=user, team=project.team)
+    return services.conversation_create(project=project, membership=membership, user=user)
+
+
+def submit(
+    conversation: Conversation, user: User, prompt: str, parent: Response | None = None, **options: Any
+) -> Turn:
+    membership = Membership.objects.get(user=user, team=conversation.project.team)
+    return services.turn_submit(
+        conversation=conversation,
+        membership=membership,
+        user=user,
+        prompt=prompt,
+        options=GenerationOptions(**options),
+        parent_response=parent,
+    )
+
+
+def join(team: Team, user: User, role: str = Role.MEMBER) -> Membership:
+    return team_add_member(team=team, user=user, role=role)
+
+
+async def run_queued(worker_id: str = "test-worker") -> list[int]:
+    """Claim everything queued and run it concurrently, as one runner would."""
+    pipeline = build_pipeline(worker_id)
+    ids = await db(records.response_claim)(worker_id=worker_id, limit=100, lease_seconds=60)
+    await asyncio.gather(*(pipeline.run(response_id) for response_id in ids))
+    return ids
+
+
+def run_all() -> list[int]:
+    return asyncio.run(run_queued())

@@ -1,0 +1,138 @@
+"""The conversation socket: auth and membership first, then a snapshot, then live fragments."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from studio.asgi import application
+from studio.realtime.routing import websocket_urlpatterns
+from tests.live_emulator import LiveEmulator
+from tests.studio_world import make_conversation, make_user, run_queued, submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def communicator(conversation_id: int, user: Any) -> WebsocketCommunicator:
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/conversations/{conversation_id}/")
+    socket.scope["user"] = user
+    return socket
+
+
+async def receive_until(socket: WebsocketCommunicator, needle: str, timeout: float = 10) -> list[str]:
+    seen: list[str] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await socket.receive_from(timeout=timeout)
+            seen.append(message)
+            if needle in message:
+                return seen
+
+
+def test_anonymous_is_closed_with_4401() -> None:
+    async def scenario() -> None:
+        socket = communicator(1, AnonymousUser())
+        connected, _ = await socket.connect()
+        assert connected
+        assert await socket.receive_output() == {"type": "websocket.close", "code": 4401}
+
+    asyncio.run(scenario())
+
+
+def test_other_team_is_closed_with_4403() -> None:
+    owner, stranger = make_user("owner"), make_user("stranger")
+    conversation = make_conversation(owner)
+
+    async def scenario() -> None:
+        socket = communicator(conversation.pk, stranger)
+        await socket.connect()
+        assert await socket.receive_output() == {"type": "websocket.close", "code": 4403}
+        missing = communicator(999999, stranger)
+        await missing.connect()
+        assert await missing.receive_output() == {"type": "websocket.close", "code": 4403}
+
+    asyncio.run(scenario())
+
+
+def test_snapshot_then_live_events(gemini: LiveEmulator) -> None:
+    user = make_user("sam")
+    conversation = make_conversation(user)
+    first = submit(conversation, user, "an old turn")
+
+    async def scenario() -> None:
+        socket = communicator(conversation.pk, user)
+        connected, _ = await socket.connect()
+        assert connected
+        snapshot = await socket.receive_from()
+        assert snapshot.startswith('\n    <div id="turns"') or '<div id="turns"' in snapshot
+        assert 'hx-swap-oob="true"' in snapshot.split(">")[0] + ">"
+        assert f'id="turn-{first.pk}"' in snapshot and "an old turn" in snapshot
+
+        turn = await database_sync_to_async(submit)(conversation, user, "a <b>bold</b> new turn", count=2)
+        appended = await receive_until(socket, f'id="turn-{turn.pk}"')
+        assert 'hx-swap-oob="beforeend:#turns"' in appended[-1]
+        assert "a &lt;b&gt;bold&lt;/b&gt; new turn" in appended[-1], "prompts are escaped"
+
+        await run_queued()
+        messages = await receive_until(socket, 'class="response response-succeeded"')
+        messages += await receive_until(socket, 'class="response response-succeeded"')
+        joined = "".join(messages)
+        assert "thoughts-" in joined and "status-running" in joined
+        assert 'class="response response-succeeded"' in joined
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_reconnect_snapshot_shows_the_current_state(gemini: LiveEmulator) -> None:
+    user = make_user("tia")
+    conversation = make_conversation(user)
+    submit(conversation, user, "finish me")
+    asyncio.run(run_queued())
+
+    async def scenario() -> None:
+        socket = communicator(conversation.pk, user)
+        await socket.connect()
+        snapshot = await socket.receive_from()
+        assert "response-succeeded" in snapshot and "/media/v/" in snapshot
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_viewer_gets_the_stream_without_controls(gemini: LiveEmulator) -> None:
+    from studio.accounts.models import Role
+    from tests.studio_world import join, personal_membership
+
+    owner, viewer = make_user("olga"), make_user("vic")
+    conversation = make_conversation(owner)
+    join(personal_membership(owner).team, viewer, Role.VIEWER)
+
+    async def scenario() -> None:
+        socket = communicator(conversation.pk, viewer)
+        connected, _ = await socket.connect()
+        assert connected
+        assert '<div id="turns"' in await socket.receive_from()
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_foreign_origin_is_refused() -> None:
+    user = make_user("uma")
+    conversation = make_conversation(user)
+
+    async def scenario() -> None:
+        socket = WebsocketCommunicator(
+            application, f"/ws/conversations/{conversation.pk}/", headers=[(b"origin", b"https://evil.example")]
+        )
+        connected, _ = await socket.connect()
+        assert not connected
+
+    asyncio.run(scenario())

@@ -49,7 +49,7 @@ def thoughts_html(*, response: Response) -> str:
     return _render("thoughts", {"response": response, "oob": True})
 
 
-def event_html(event: dict[str, Any], *, can_write: bool) -> str:
+def event_html(event: dict[str, Any], *, conversation_id: int, can_write: bool) -> str:
     """The fragment for one studio event, read fresh from the database ('' if the row is gone)."""
     kind = event.get("kind")
     if kind == "turn":
@@ -58,7 +58,7 @@ def event_html(event: dict[str, Any], *, can_write: bool) -> str:
             return ""
         return turn_html(turn=turn, can_write=can_write, append=True) + title_html(conversation=turn.conversation)
     if kind == "conversation":
-        conversation = Conversation.objects.filter(pk=int(event["conversation_id"])).first()
+        conversation = Conversation.objects.filter(pk=conversation_id).first()
         return title_html(conversation=conversation) if conversation else ""
     if kind in {"response", "thoughts"}:
         response = response_with_images(response_id=int(event["response_id"]))

@@ -81,7 +81,7 @@ def conversation_rename(*, conversation: Conversation, membership: Membership, t
         raise ChatError("A conversation needs a title.")
     conversation.title = title.strip()[:200]
     conversation.save(update_fields=["title", "updated_at"])
-    publish_on_commit(conversation.pk, "conversation", conversation_id=conversation.pk)
+    publish_on_commit(conversation.pk, "conversation")
     return conversation
 
 

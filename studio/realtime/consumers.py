@@ -21,6 +21,7 @@ FORBIDDEN = 4403
 
 class ConversationConsumer(AsyncWebsocketConsumer):
     group: str = ""
+    conversation_id: int = 0
     can_write: bool = False
 
     async def connect(self) -> None:
@@ -38,6 +39,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.close(code=FORBIDDEN)
             return
         self.can_write = membership.can_write
+        self.conversation_id = conversation_id
         self.group = conversation_group(conversation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         # The snapshot is read after joining the group, so nothing in between is missed.
@@ -52,6 +54,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         """Browsers only listen; writes go through HTTP with CSRF protection."""
 
     async def studio_event(self, event: dict[str, Any]) -> None:
-        html = await database_sync_to_async(event_html)(event, can_write=self.can_write)
+        html = await database_sync_to_async(event_html)(
+            event, conversation_id=self.conversation_id, can_write=self.can_write
+        )
         if html:
             await self.send(text_data=html)

@@ -85,9 +85,19 @@ def test_snapshot_then_live_events(gemini: LiveEmulator) -> None:
         joined = "".join(messages)
         assert "thoughts-" in joined and "status-running" in joined
         assert 'class="response response-succeeded"' in joined
+        await database_sync_to_async(_rename)(conversation, user)
+        renamed = await receive_until(socket, "Renamed &amp; escaped")
+        assert 'id="chat-title"' in renamed[-1]
         await socket.disconnect()
 
     asyncio.run(scenario())
+
+
+def _rename(conversation: Any, user: Any) -> None:
+    from studio.chat.services import conversation_rename
+    from tests.studio_world import personal_membership
+
+    conversation_rename(conversation=conversation, membership=personal_membership(user), title="Renamed & escaped")
 
 
 def test_reconnect_snapshot_shows_the_current_state(gemini: LiveEmulator) -> None:

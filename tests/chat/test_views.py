@@ -1,0 +1,143 @@
+"""Pages and team isolation: nobody sees or touches another team's projects, chats or images."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from studio.chat.models import Conversation, Project, ResponseStatus, Turn
+from tests.live_emulator import LiveEmulator
+from tests.studio_world import PASSWORD, make_conversation, make_user, run_all, submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+COMPOSER = {
+    "aspect_ratio": "auto",
+    "image_size": "1K",
+    "count": "1",
+    "output_format": "jpeg",
+    "safety": "default",
+    "retries": "1",
+}
+
+
+def logged_in(name: str) -> tuple[Client, object]:
+    user = make_user(name)
+    client = Client()
+    assert client.login(username=name, password=PASSWORD)
+    return client, user
+
+
+def test_anonymous_visitors_are_sent_to_log_in() -> None:
+    client = Client()
+    for url in ("/", "/p/1/", "/c/1/", "/media/v/1", "/media/v/1/thumb", "/grounding/1"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+def test_home_lists_projects_and_creates_one() -> None:
+    client, _ = logged_in("gil")
+    page = client.get("/")
+    assert page.status_code == 200 and b"No projects yet" in page.content
+    created = client.post("/", {"name": "Summer campaign", "system_instruction": "", **COMPOSER})
+    assert created.status_code == 302
+    project = Project.objects.get(name="Summer campaign")
+    assert created["Location"] == f"/p/{project.pk}/"
+    assert b"Summer campaign" in client.get("/").content
+
+
+def test_composer_posts_a_turn_and_renders_errors_in_place() -> None:
+    client, user = logged_in("hil")
+    conversation = make_conversation(user)
+    ok = client.post(f"/c/{conversation.pk}/turns", {"prompt": "a lighthouse", **COMPOSER, "count": "2"}, HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200
+    turn = Turn.objects.get(conversation=conversation)
+    assert turn.responses.count() == 2
+    assert f'id="turn-{turn.pk}"'.encode() in ok.content and b'id="composer"' in ok.content
+    empty = client.post(f"/c/{conversation.pk}/turns", {"prompt": "", **COMPOSER}, HTTP_HX_REQUEST="true")
+    assert empty.status_code == 422
+    assert b"Write a prompt first" in empty.content and b'role="alert"' in empty.content
+    bad = client.post(f"/c/{conversation.pk}/turns", {"prompt": "x", **COMPOSER, "count": "9"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422 and Turn.objects.count() == 1
+
+
+def test_turn_posts_need_csrf() -> None:
+    user = make_user("ida")
+    conversation = make_conversation(user)
+    client = Client(enforce_csrf_checks=True)
+    client.login(username="ida", password=PASSWORD)
+    response = client.post(f"/c/{conversation.pk}/turns", {"prompt": "x", **COMPOSER})
+    assert response.status_code == 403 and not Turn.objects.exists()
+
+
+def test_pages_carry_a_strict_csp_with_nonce() -> None:
+    client, user = logged_in("jay")
+    conversation = make_conversation(user)
+    page = client.get(f"/c/{conversation.pk}/")
+    policy = page["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"'.encode() in page.content
+    assert page["X-Frame-Options"] == "DENY"
+
+
+def test_other_teams_get_404_everywhere(gemini: LiveEmulator) -> None:
+    owner_client, owner = logged_in("kim")
+    conversation = make_conversation(owner)
+    turn = submit(conversation, owner, "secret plan", grounding=True)
+    run_all()
+    response = turn.responses.get()
+    assert response.status == ResponseStatus.SUCCEEDED
+    image = response.final_images[0]
+    urls = [
+        f"/p/{conversation.project_id}/",
+        f"/c/{conversation.pk}/",
+        f"/media/v/{image.pk}",
+        f"/media/v/{image.pk}/thumb",
+        f"/grounding/{response.pk}",
+    ]
+    for url in urls:
+        assert owner_client.get(url).status_code == 200, url
+    stranger, _ = logged_in("lou")
+    for url in urls:
+        assert stranger.get(url).status_code == 404, url
+    assert stranger.post(f"/c/{conversation.pk}/turns", {"prompt": "mine now", **COMPOSER}).status_code == 404
+    assert stranger.post(f"/c/{conversation.pk}/rename", {"title": "pwned"}).status_code == 404
+    assert Conversation.objects.get(pk=conversation.pk).title == "secret plan"
+    other = make_conversation(make_user("mo"))
+    parent_attack = owner_client.post(
+        f"/c/{other.pk}/turns", {"prompt": "x", "parent_response": response.pk, **COMPOSER}
+    )
+    assert parent_attack.status_code == 404, "kim is not in mo's team"
+
+
+def test_media_serves_original_bytes_with_safe_headers(gemini: LiveEmulator) -> None:
+    client, user = logged_in("ned")
+    conversation = make_conversation(user)
+    turn = submit(conversation, user, "a kite", output_format="webp")
+    run_all()
+    image = turn.responses.get().final_images[0]
+    original = client.get(f"/media/v/{image.pk}")
+    body = b"".join(original.streaming_content)  # type: ignore[arg-type]
+    assert original["Content-Type"] == "image/jpeg" and original["X-Content-Type-Options"] == "nosniff"
+    assert len(body) == image.byte_size
+    download = client.get(f"/media/v/{image.pk}?download=1")
+    assert download["Content-Disposition"].startswith("attachment;")
+    rendition = client.get(f"/media/v/{image.pk}/rendition")
+    assert rendition["Content-Type"] == "image/webp"
+
+
+def test_search_suggestions_get_their_own_csp_and_sandbox(gemini: LiveEmulator) -> None:
+    client, user = logged_in("ola")
+    conversation = make_conversation(user)
+    turn = submit(conversation, user, "the weather in Rome", grounding=True)
+    run_all()
+    response = turn.responses.get()
+    page = client.get(f"/c/{conversation.pk}/")
+    assert b'sandbox="allow-popups allow-popups-to-escape-sandbox"' in page.content
+    frame = client.get(f"/grounding/{response.pk}")
+    assert frame["X-Frame-Options"] == "SAMEORIGIN"
+    policy = frame["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy and "script-src" not in policy
+    rendered = response.grounding["search_entry_point"]["rendered_content"]  # type: ignore[index]
+    assert rendered.encode() in frame.content, "Google's HTML is shown exactly as sent"

@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 @register()
 def studio_settings_check(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     problems: list[CheckMessage] = []
-    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    layer = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     in_memory = layer.endswith("InMemoryChannelLayer")
     if settings.STUDIO_RUNNER not in {"embedded", "external"}:
         problems.append(Error("STUDIO_RUNNER must be 'embedded' or 'external'.", id="studio.E001"))
@@ -23,7 +23,7 @@ def studio_settings_check(app_configs: Any, **kwargs: Any) -> list[CheckMessage]
                 id="studio.E002",
             )
         )
-    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    sqlite = str(settings.DATABASES["default"]["ENGINE"]).endswith("sqlite3")
     if settings.STUDIO_RUNNER == "external" and sqlite:
         problems.append(
             Warning(

@@ -63,7 +63,10 @@ def _media_in_tmp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
         settings.STORAGES = {
             **settings.STORAGES,
-            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": settings.MEDIA_ROOT}},
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": settings.MEDIA_ROOT},
+            },
         }
 
 

@@ -38,9 +38,7 @@ def make_conversation(user: User, project: Project | None = None) -> Conversatio
     return services.conversation_create(project=project, membership=membership, user=user)
 
 
-def submit(
-    conversation: Conversation, user: User, prompt: str, parent: Response | None = None, **options: Any
-) -> Turn:
+def submit(conversation: Conversation, user: User, prompt: str, parent: Response | None = None, **options: Any) -> Turn:
     membership = Membership.objects.get(user=user, team=conversation.project.team)
     return services.turn_submit(
         conversation=conversation,

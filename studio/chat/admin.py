@@ -4,46 +4,46 @@ from .models import Conversation, ImageVersion, Project, Response, StudioSetting
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(admin.ModelAdmin[Project]):
     list_display = ["name", "team", "created_at", "archived_at"]
     list_filter = ["team"]
     search_fields = ["name"]
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(admin.ModelAdmin[Conversation]):
     list_display = ["title", "project", "created_at", "updated_at"]
     search_fields = ["title"]
 
 
-class ResponseInline(admin.TabularInline):
+class ResponseInline(admin.TabularInline[Response, Turn]):
     model = Response
     extra = 0
     fields = ["index", "status", "finish_reason", "error_code", "cost_usd", "attempts"]
-    readonly_fields = fields
+    readonly_fields = ["index", "status", "finish_reason", "error_code", "cost_usd", "attempts"]
     can_delete = False
 
 
 @admin.register(Turn)
-class TurnAdmin(admin.ModelAdmin):
+class TurnAdmin(admin.ModelAdmin[Turn]):
     list_display = ["prompt", "conversation", "model_id", "created_at"]
     inlines = [ResponseInline]
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(admin.ModelAdmin[Response]):
     list_display = ["pk", "turn", "status", "finish_reason", "error_code", "cost_usd", "attempts", "created_at"]
     list_filter = ["status", "error_code"]
     readonly_fields = ["lease_owner", "lease_expires_at", "usage", "parts", "grounding"]
 
 
 @admin.register(ImageVersion)
-class ImageVersionAdmin(admin.ModelAdmin):
+class ImageVersionAdmin(admin.ModelAdmin[ImageVersion]):
     list_display = ["pk", "response", "is_thought", "mime_type", "width", "height", "byte_size"]
 
 
 @admin.register(StudioSettings)
-class StudioSettingsAdmin(admin.ModelAdmin):
+class StudioSettingsAdmin(admin.ModelAdmin[StudioSettings]):
     list_display = ["__str__", "model_id"]
 
     def has_add_permission(self, request: object) -> bool:

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django import forms
 
-from .options import ASPECT_RATIOS, IMAGE_SIZES, MAX_COUNT, MAX_PROMPT_CHARS, MAX_RETRIES, SAFETY_THRESHOLDS, GenerationOptions
+from .options import (
+    ASPECT_RATIOS,
+    IMAGE_SIZES,
+    MAX_COUNT,
+    MAX_PROMPT_CHARS,
+    MAX_RETRIES,
+    SAFETY_THRESHOLDS,
+    GenerationOptions,
+)
 
 ASPECT_CHOICES = [("auto", "Auto")] + [(a, a) for a in ASPECT_RATIOS if a != "auto"]
 FORMAT_CHOICES = [("jpeg", "JPEG"), ("png", "PNG"), ("webp", "WebP")]

@@ -60,7 +60,7 @@ class GenerationOptions:
             if "retries" in values:
                 values["retries"] = int(values["retries"])
             if "grounding" in values:
-                values["grounding"] = values["grounding"] in {True, "true", "on", "1", 1}
+                values["grounding"] = values["grounding"] in {True, "true", "on", "1"}
         except (TypeError, ValueError):
             raise InvalidOptions("Count and retries must be whole numbers.") from None
         return cls(**values)

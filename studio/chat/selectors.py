@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
@@ -21,7 +23,9 @@ def projects_for_user(*, user: User) -> QuerySet[Project]:
 def project_for_member(*, user: User, project_id: int) -> tuple[Project, Membership]:
     project = Project.objects.filter(pk=project_id).select_related("team").first()
     membership = (
-        Membership.objects.filter(user=user, team_id=project.team_id).first() if project and user.is_authenticated else None
+        Membership.objects.filter(user=user, team_id=project.team_id).first()
+        if project and user.is_authenticated
+        else None
     )
     if project is None or membership is None:
         raise Http404("No such project")  # the same answer for "missing" and "not yours"
@@ -44,7 +48,7 @@ def conversation_for_member(*, user: User, conversation_id: int) -> tuple[Conver
     return conversation, membership
 
 
-def _responses_with_images() -> Prefetch[Response]:
+def _responses_with_images() -> Any:
     return Prefetch(
         "responses",
         queryset=Response.objects.order_by("index").prefetch_related(
@@ -55,7 +59,9 @@ def _responses_with_images() -> Prefetch[Response]:
 
 def conversation_turns(*, conversation: Conversation) -> list[Turn]:
     return list(
-        Turn.objects.filter(conversation=conversation).select_related("author").prefetch_related(_responses_with_images())
+        Turn.objects.filter(conversation=conversation)
+        .select_related("author")
+        .prefetch_related(_responses_with_images())
     )
 
 

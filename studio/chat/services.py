@@ -71,7 +71,9 @@ def project_archive(*, project: Project, membership: Membership) -> Project:
 @transaction.atomic
 def conversation_create(*, project: Project, membership: Membership, user: User, title: str = "") -> Conversation:
     _require_writer(membership)
-    return Conversation.objects.create(project=project, created_by=user, title=title.strip()[:200] or "New conversation")
+    return Conversation.objects.create(
+        project=project, created_by=user, title=title.strip()[:200] or "New conversation"
+    )
 
 
 @transaction.atomic

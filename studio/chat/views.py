@@ -18,7 +18,7 @@ from studio.accounts.models import User
 from studio.accounts.selectors import teams_for_user
 
 from . import fragments, selectors, services
-from .forms import ComposerForm, OptionsForm, ProjectForm
+from .forms import ComposerForm, ProjectForm
 from .models import ImageVersion
 from .options import GenerationOptions, InvalidOptions
 
@@ -157,7 +157,9 @@ def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def conversation_rename(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
     try:
-        services.conversation_rename(conversation=conversation, membership=membership, title=request.POST.get("title", ""))
+        services.conversation_rename(
+            conversation=conversation, membership=membership, title=request.POST.get("title", "")
+        )
     except services.ChatError as error:
         messages.error(request, str(error))
     return redirect("chat:conversation", conversation_id=conversation.pk)
@@ -182,7 +184,9 @@ def _file(key: str, content_type: str, *, filename: str | None = None) -> FileRe
         handle = default_storage.open(key, "rb")
     except FileNotFoundError:
         raise Http404("The image file is missing from storage.") from None
-    response = FileResponse(handle, content_type=content_type, as_attachment=filename is not None, filename=filename or "")
+    response = FileResponse(
+        handle, content_type=content_type, as_attachment=filename is not None, filename=filename or ""
+    )
     response["Cache-Control"] = IMMUTABLE
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -102,7 +102,9 @@ def _event(chunk: types.GenerateContentResponse) -> StreamEvent:
             if part.inline_data is not None and part.inline_data.data:
                 blob = part.inline_data
                 event.parts.append(
-                    OutputPart(thought, data=blob.data, mime_type=blob.mime_type or "", signature=part.thought_signature)
+                    OutputPart(
+                        thought, data=blob.data, mime_type=blob.mime_type or "", signature=part.thought_signature
+                    )
                 )
             elif part.text is not None:
                 event.parts.append(OutputPart(thought, text=part.text, signature=part.thought_signature))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import random
 import time
@@ -223,7 +224,9 @@ class Pipeline:
         )
 
     async def _fail(self, job: Job, progress: Progress, error: GeminiError, retries: int) -> None:
-        code = "stream_broken" if progress.received and error.kind not in {"bad_key", "invalid_response"} else error.kind
+        code = (
+            "stream_broken" if progress.received and error.kind not in {"bad_key", "invalid_response"} else error.kind
+        )
         detail = f"{error.code} {error.message}" if error.code else error.message
         logger.warning("response %s failed: %s (%s)", job.response_id, code, detail)
         await db(records.response_finish)(
@@ -239,7 +242,7 @@ class Pipeline:
 
     async def _finish_failed_raw(self, response_id: int, code: str, detail: str) -> None:
         conversation_id = await db(_conversation_of)(response_id)
-        try:
+        with contextlib.suppress(records.LeaseLost):
             await db(records.response_finish)(
                 response_id=response_id,
                 worker_id=self.worker_id,
@@ -249,8 +252,6 @@ class Pipeline:
                 error_code=code,
                 error_message=message_for(code, detail=detail),
             )
-        except records.LeaseLost:
-            pass
 
 
 def _conversation_of(response_id: int) -> int:

@@ -77,7 +77,9 @@ def response_save_progress(*, response_id: int, worker_id: str, conversation_id:
     with transaction.atomic():
         if not _fenced(response_id, worker_id).update(**fields, updated_at=timezone.now()):
             raise LeaseLost(response_id)
-        publish_on_commit(conversation_id, "thoughts" if set(fields) <= {"thoughts_text"} else "response", response_id=response_id)
+        publish_on_commit(
+            conversation_id, "thoughts" if set(fields) <= {"thoughts_text"} else "response", response_id=response_id
+        )
 
 
 def image_version_create(
@@ -111,7 +113,9 @@ def image_version_create(
             rendition_mime_type=stored.rendition_mime_type,
             thought_signature=signature,
         )
-        parts.append({"image": image.pk, "mime_type": label_mime_type, "thought": is_thought, "signature": signature or None})
+        parts.append(
+            {"image": image.pk, "mime_type": label_mime_type, "thought": is_thought, "signature": signature or None}
+        )
         _fenced(response_id, worker_id).update(parts=parts, billable=True, updated_at=timezone.now())
         publish_on_commit(conversation_id, "response", response_id=response_id)
     return image
@@ -129,7 +133,12 @@ def response_finish(
             ImageVersion.objects.filter(response_id=response_id).delete()
             fields.update(parts=[], text="")
         fenced.update(
-            status=status, lease_owner="", lease_expires_at=None, finished_at=timezone.now(), updated_at=timezone.now(), **fields
+            status=status,
+            lease_owner="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+            **fields,
         )
         publish_on_commit(conversation_id, "response", response_id=response_id)
 
@@ -169,8 +178,12 @@ def _settle_abandoned(rows: Any) -> int:
             Response.objects.filter(pk=response.pk).update(
                 status=ResponseStatus.QUEUED, lease_owner="", lease_expires_at=None
             )
-        logger.warning("response %s abandoned by %s: %s", response.pk, response.lease_owner,
-                       "failed (billable)" if response.billable else "requeued")
+        logger.warning(
+            "response %s abandoned by %s: %s",
+            response.pk,
+            response.lease_owner,
+            "failed (billable)" if response.billable else "requeued",
+        )
         publish_on_commit(response.turn.conversation_id, "response", response_id=response.pk)
     if rows:
         wake_runners_on_commit()

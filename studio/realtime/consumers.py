@@ -19,7 +19,7 @@ UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 
 
-class ConversationConsumer(AsyncWebsocketConsumer):
+class ConversationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     group: str = ""
     conversation_id: int = 0
     can_write: bool = False

@@ -40,7 +40,9 @@ def test_sign_up_errors_are_clear(data: dict[str, str], message: bytes) -> None:
 
 def test_duplicate_username_and_email() -> None:
     Client().post("/signup/", {"username": "quin", "email": "q@example.com", "password": "a much longer secret"})
-    again = Client().post("/signup/", {"username": "QUIN", "email": "Q@example.com", "password": "a much longer secret"})
+    again = Client().post(
+        "/signup/", {"username": "QUIN", "email": "Q@example.com", "password": "a much longer secret"}
+    )
     assert b"That username is taken." in again.content and b"Log in instead" in again.content
 
 

@@ -27,7 +27,8 @@ CHROMIUM_ARGS = [
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
-        shutil.which(CHROMIUM) is None, reason="SKIPPED LOUDLY: Debian's chromium is not installed (make test installs it)"
+        shutil.which(CHROMIUM) is None,
+        reason="SKIPPED LOUDLY: Debian's chromium is not installed (make test installs it)",
     ),
 ]
 

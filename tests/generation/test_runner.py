@@ -122,7 +122,9 @@ def test_drain_timeout_hands_work_back(gemini: LiveEmulator) -> None:
     assert not ImageVersion.objects.filter(response=response).exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIPPED LOUDLY: needs DATABASE_URL=PostgreSQL (CI's second run)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SKIPPED LOUDLY: needs DATABASE_URL=PostgreSQL (CI's second run)"
+)
 def test_two_worker_processes_never_claim_the_same_response() -> None:
     user = make_user("gia")
     conversation = make_conversation(user)
@@ -133,7 +135,12 @@ def test_two_worker_processes_never_claim_the_same_response() -> None:
     url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     workers = [
-        subprocess.Popen([sys.executable, str(Path(__file__).with_name("claim_worker.py")), name], stdout=subprocess.PIPE, env=env, text=True)
+        subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("claim_worker.py")), name],
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
         for name in ("proc-a", "proc-b")
     ]
     outputs = [worker.communicate(timeout=60)[0] for worker in workers]

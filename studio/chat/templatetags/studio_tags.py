@@ -18,7 +18,7 @@ def thought_markup(text: str) -> SafeString:
     """Model text is escaped first; only **bold** headings and line breaks become markup."""
     escaped = escape(text or "")
     with_bold = _BOLD.sub(r"<strong>\1</strong>", escaped)
-    return mark_safe(with_bold.replace("\n\n", "<br><br>").replace("\n", "<br>"))  # noqa: S308 - escaped above
+    return mark_safe(with_bold.replace("\n\n", "<br><br>").replace("\n", "<br>"))
 
 
 @register.filter

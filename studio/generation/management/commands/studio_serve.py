@@ -74,16 +74,18 @@ class Command(BaseCommand):
 
         if run_jobs and settings.STUDIO_RUNNER == "embedded":
             runner = build_runner()
+            tasks: list[asyncio.Future[None]] = []  # keep a reference so the task is not collected
 
             def start_runner() -> None:
-                asyncio.ensure_future(runner.run())
+                tasks.append(asyncio.ensure_future(runner.run()))
 
             def drain() -> defer.Deferred[None]:
                 runner.stop()
                 return defer.Deferred.fromFuture(asyncio.ensure_future(runner.stopped()))
 
-            reactor.callWhenRunning(start_runner)  # type: ignore[attr-defined]
-            reactor.addSystemEventTrigger("before", "shutdown", drain)  # type: ignore[attr-defined]
+            twisted: Any = reactor  # the installed asyncio reactor; its interfaces are not statically known
+            twisted.callWhenRunning(start_runner)
+            twisted.addSystemEventTrigger("before", "shutdown", drain)
         self.stdout.write(f"Studio on http://{host}:{port}/  (Ctrl+C to stop)")
         Server(
             application=application,

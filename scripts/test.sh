@@ -21,6 +21,6 @@ run ruff format --check .
 echo "== mypy"
 STUDIO_VAR_DIR="$SCRATCH/mypy" run mypy
 echo "== pytest: embedded defaults (SQLite, in-memory channel layer)"
-env -u DATABASE_URL -u REDIS_URL STUDIO_VAR_DIR="$SCRATCH/embedded" run pytest "$@"
+(unset DATABASE_URL REDIS_URL; STUDIO_VAR_DIR="$SCRATCH/embedded" run pytest "$@")
 echo "== pytest: PostgreSQL + Redis"
 DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" STUDIO_VAR_DIR="$SCRATCH/scaled" run pytest "$@"

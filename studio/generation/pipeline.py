@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import logging
 import random
 import time
@@ -22,7 +23,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from studio.billing.pricing import response_cost
-from studio.chat.imagestore import UnreadableImage, store_image
+from studio.chat.imagestore import StoredImage, UnreadableImage, store_image
 from studio.chat.models import Response, ResponseStatus
 
 from . import records
@@ -60,6 +61,7 @@ class Progress:
     model_version: str = ""
     last_flush: float = 0.0
     unflushed: bool = False
+    stored: dict[str, StoredImage] = field(default_factory=dict)  # by sha256: drafts often equal the final
 
 
 @dataclass
@@ -177,9 +179,13 @@ class Pipeline:
 
     async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
         assert part.data is not None
-        stored = await asyncio.to_thread(
-            store_image, data=part.data, folder=job.folder, output_format=job.options.output_format
-        )
+        digest = hashlib.sha256(part.data).hexdigest()
+        stored = progress.stored.get(digest)
+        if stored is None:  # Gemini's last interim image equals the final one: store those bytes once
+            stored = await asyncio.to_thread(
+                store_image, data=part.data, folder=job.folder, output_format=job.options.output_format
+            )
+            progress.stored[digest] = stored
         await db(records.image_version_create)(
             response_id=job.response_id,
             worker_id=self.worker_id,

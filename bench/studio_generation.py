@@ -1,0 +1,224 @@
+"""How much the studio adds on top of Gemini itself, and how one worker copes with a crowd.
+
+Prints, in one run against the emulator:
+1. overhead: the studio's time from submitting a turn to the final image fragment arriving on the
+   conversation socket, divided by a direct google-genai call's time for the same request
+   (2K, 3 s emulator latency; target <= 1.05);
+2. crowd: 200 generations at once in one worker process: wall time against the emulator latency
+   (target <= 1.3x) and the worker's peak memory (target < 400 MB).
+The emulator runs as its own process so the worker's memory is its own. Uses a scratch SQLite
+database unless DATABASE_URL is set (use a scratch PostgreSQL database then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+os.environ["STUDIO_VAR_DIR"] = tempfile.mkdtemp(prefix="studio-bench-")
+os.environ.pop("REDIS_URL", None)  # in-process channel layer: socket and runner share this process
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from channels.db import database_sync_to_async  # noqa: E402
+from channels.routing import URLRouter  # noqa: E402
+from channels.testing import WebsocketCommunicator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from google import genai  # noqa: E402
+from google.genai import types  # noqa: E402
+
+from studio.accounts.models import Membership  # noqa: E402
+from studio.accounts.services import user_sign_up  # noqa: E402
+from studio.chat import services  # noqa: E402
+from studio.chat.models import Response, ResponseStatus  # noqa: E402
+from studio.chat.options import GenerationOptions  # noqa: E402
+from studio.emulator.server import free_port  # noqa: E402
+from studio.generation.assembly import build_runner  # noqa: E402
+from studio.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+LATENCY_MS = 3000
+MODEL = "gemini-3-pro-image-preview"
+
+
+def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "studio.emulator",
+            "--port",
+            str(port),
+            "--latency-first-ms",
+            str(LATENCY_MS),
+            "--latency-event-ms",
+            "20",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(f"{url}/_emulator/health", timeout=0.5)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("emulator did not start")
+
+
+async def direct_sdk_seconds(url: str, prompt: str, seed: int) -> float:
+    client = genai.Client(api_key="bench", http_options=types.HttpOptions(base_url=url, api_version="v1beta"))
+    config = types.GenerateContentConfig(
+        response_modalities=["TEXT", "IMAGE"],
+        image_config=types.ImageConfig(aspect_ratio="16:9", image_size="2K"),
+        thinking_config=types.ThinkingConfig(include_thoughts=True),
+        seed=seed,
+    )
+    started = time.perf_counter()
+    stream = await client.aio.models.generate_content_stream(model=MODEL, contents=prompt, config=config)
+    async for chunk in stream:
+        parts = chunk.candidates[0].content.parts if chunk.candidates and chunk.candidates[0].content else []
+        if any(p.inline_data and not p.thought for p in parts or []):
+            return time.perf_counter() - started
+    raise RuntimeError("no final image")
+
+
+def world() -> tuple[object, Membership]:
+    user = user_sign_up(username=f"bench{time.time_ns()}", email=f"b{time.time_ns()}@example.com", password="x" * 16)
+    membership = Membership.objects.select_related("team", "user").get(user=user)
+    project = services.project_create(team=membership.team, membership=membership, user=user, name="bench")
+    conversation = services.conversation_create(project=project, membership=membership, user=user)
+    return conversation, membership
+
+
+async def studio_seconds(prompt: str) -> tuple[float, int]:
+    conversation, membership = await database_sync_to_async(world)()
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/conversations/{conversation.pk}/")
+    socket.scope["user"] = membership.user
+    await socket.connect()
+    await socket.receive_from()  # snapshot
+    options = GenerationOptions(aspect_ratio="16:9", image_size="2K")
+    started = time.perf_counter()
+    turn = await database_sync_to_async(services.turn_submit)(
+        conversation=conversation, membership=membership, user=membership.user, prompt=prompt, options=options
+    )
+    while True:
+        message = await socket.receive_from(timeout=60)
+        if "response-succeeded" in message and "/media/v/" in message:
+            elapsed = time.perf_counter() - started
+            break
+    await socket.disconnect()
+    seed = await database_sync_to_async(lambda: Response.objects.get(turn=turn).seed)()
+    return elapsed, seed
+
+
+async def overhead(url: str) -> None:
+    settings.GEMINI_BASE_URL = url
+    runner = build_runner(concurrency=4)
+    runner.settings.poll_seconds = 1.0  # wake-ups, not polling, must carry the latency
+    task = asyncio.create_task(runner.run())
+    ratios = []
+    for index in range(5):
+        prompt = f"a lighthouse at dusk, take {index}"
+        studio, seed = await studio_seconds(prompt)
+        direct = await direct_sdk_seconds(url, prompt, seed)
+        ratios.append(studio / direct)
+        print(f"  run {index + 1}: studio {studio:.3f}s  direct SDK {direct:.3f}s  ratio {studio / direct:.3f}")
+    runner.stop()
+    await task
+    print(
+        f"overhead ratio (median of 5, 2K, {LATENCY_MS} ms latency): {statistics.median(ratios):.3f}  (target <= 1.05)"
+    )
+
+
+def queue_crowd(count: int) -> None:
+    conversation, membership = world()
+    for index in range(count // 4):
+        services.turn_submit(
+            conversation=conversation,
+            membership=membership,
+            user=membership.user,
+            prompt=f"crowd {index}",
+            options=GenerationOptions(count=4),
+        )
+
+
+async def direct_crowd(url: str, count: int) -> float:
+    """The floor: the same number of calls made straight through the SDK, nothing stored."""
+    client = genai.Client(api_key="bench", http_options=types.HttpOptions(base_url=url, api_version="v1beta"))
+
+    async def one(index: int) -> None:
+        config = types.GenerateContentConfig(
+            response_modalities=["TEXT", "IMAGE"],
+            thinking_config=types.ThinkingConfig(include_thoughts=True),
+            seed=100_000 + index,
+        )
+        stream = await client.aio.models.generate_content_stream(model=MODEL, contents=f"direct {index}", config=config)
+        async for _chunk in stream:
+            pass
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return time.perf_counter() - started
+
+
+async def crowd(url: str, count: int = 200) -> None:
+    settings.GEMINI_BASE_URL = url
+    await database_sync_to_async(queue_crowd)(count)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    runner = build_runner(concurrency=count)
+    started = time.perf_counter()
+    task = asyncio.create_task(runner.run())
+    while True:
+        await asyncio.sleep(0.05)
+        done = await database_sync_to_async(
+            lambda: Response.objects.filter(status__in=[ResponseStatus.SUCCEEDED, ResponseStatus.FAILED]).count()
+        )()
+        if done >= count:
+            break
+    elapsed = time.perf_counter() - started
+    runner.stop()
+    await task
+    failed = await database_sync_to_async(lambda: Response.objects.filter(status=ResponseStatus.FAILED).count())()
+    floor = await direct_crowd(url, count)
+    print(
+        f"crowd floor: {count} direct SDK streams at once take {floor:.2f}s = {floor / (LATENCY_MS / 1000):.2f}x the"
+        f" latency; the studio takes {elapsed / floor:.2f}x that"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"crowd: {count} generations (1K) in {elapsed:.2f}s = {elapsed / (LATENCY_MS / 1000):.2f}x the latency"
+        f" (target <= 1.3); failed {failed}"
+    )
+    print(
+        f"crowd: worker peak RSS {peak:.0f} MB (before the crowd {before:.0f} MB; target < 400 MB);"
+        f" database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+    )
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    emulator, url = start_emulator()
+    try:
+        asyncio.run(overhead(url))
+        asyncio.run(crowd(url))
+    finally:
+        emulator.terminate()
+
+
+if __name__ == "__main__":
+    main()

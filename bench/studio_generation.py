@@ -43,7 +43,7 @@ from google.genai import types  # noqa: E402
 from studio.accounts.models import Membership  # noqa: E402
 from studio.accounts.services import user_sign_up  # noqa: E402
 from studio.chat import services  # noqa: E402
-from studio.chat.models import Response, ResponseStatus  # noqa: E402
+from studio.chat.models import Conversation, Response, ResponseStatus  # noqa: E402
 from studio.chat.options import GenerationOptions  # noqa: E402
 from studio.emulator.server import free_port  # noqa: E402
 from studio.generation.assembly import build_runner  # noqa: E402
@@ -97,7 +97,7 @@ async def direct_sdk_seconds(url: str, prompt: str, seed: int) -> float:
     raise RuntimeError("no final image")
 
 
-def world() -> tuple[object, Membership]:
+def world() -> tuple[Conversation, Membership]:
     user = user_sign_up(username=f"bench{time.time_ns()}", email=f"b{time.time_ns()}@example.com", password="x" * 16)
     membership = Membership.objects.select_related("team", "user").get(user=user)
     project = services.project_create(team=membership.team, membership=membership, user=user, name="bench")

@@ -146,3 +146,17 @@ def test_search_suggestions_get_their_own_csp_and_sandbox(gemini: LiveEmulator) 
     assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy and "script-src" not in policy
     rendered = response.grounding["search_entry_point"]["rendered_content"]
     assert rendered.encode() in frame.content, "Google's HTML is shown exactly as sent"
+
+
+def test_rename_and_archive_from_the_conversation_page() -> None:
+    client, user = logged_in("pia")
+    conversation = make_conversation(user)
+    page = client.get(f"/c/{conversation.pk}/")
+    assert b'action="/c/%d/rename"' % conversation.pk in page.content
+    assert client.post(f"/c/{conversation.pk}/rename", {"title": "Spring launch"}).status_code == 302
+    assert Conversation.objects.get(pk=conversation.pk).title == "Spring launch"
+    blank = client.post(f"/c/{conversation.pk}/rename", {"title": "  "}, follow=True)
+    assert b"A conversation needs a title." in blank.content
+    archived = client.post(f"/c/{conversation.pk}/archive")
+    assert archived["Location"] == f"/p/{conversation.project_id}/"
+    assert b"Spring launch" not in client.get(f"/p/{conversation.project_id}/").content

@@ -159,4 +159,6 @@ def test_rename_and_archive_from_the_conversation_page() -> None:
     assert b"A conversation needs a title." in blank.content
     archived = client.post(f"/c/{conversation.pk}/archive")
     assert archived["Location"] == f"/p/{conversation.project_id}/"
-    assert b"Spring launch" not in client.get(f"/p/{conversation.project_id}/").content
+    listing = client.get(f"/p/{conversation.project_id}/").content
+    assert f'href="/c/{conversation.pk}/"'.encode() not in listing, "archived conversations leave the list"
+    assert "Archived “Spring launch”.".encode() in listing

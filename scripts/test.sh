@@ -20,7 +20,7 @@ run ruff check .
 run ruff format --check .
 echo "== mypy"
 STUDIO_VAR_DIR="$SCRATCH/mypy" run mypy
-echo "== pytest: embedded defaults (SQLite, in-memory channel layer)"
-(unset DATABASE_URL REDIS_URL; STUDIO_VAR_DIR="$SCRATCH/embedded" run pytest "$@")
+echo "== pytest: embedded defaults (SQLite, in-memory channel layer; PostgreSQL-only tests run next)"
+(unset DATABASE_URL REDIS_URL; STUDIO_VAR_DIR="$SCRATCH/embedded" run pytest -m "not postgres" "$@")
 echo "== pytest: PostgreSQL + Redis"
 DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" STUDIO_VAR_DIR="$SCRATCH/scaled" run pytest "$@"

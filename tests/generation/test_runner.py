@@ -122,6 +122,7 @@ def test_drain_timeout_hands_work_back(gemini: LiveEmulator) -> None:
     assert not ImageVersion.objects.filter(response=response).exists()
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SKIPPED LOUDLY: needs DATABASE_URL=PostgreSQL (CI's second run)"
 )

@@ -55,3 +55,10 @@ def options_summary(settings: dict[str, Any]) -> str:
     if settings.get("grounding"):
         parts.append("grounded")
     return " · ".join(parts)
+
+
+@register.filter
+def web_url(value: str | None) -> str:
+    """Only http(s) links from model output reach an href; anything else becomes inert."""
+    text = (value or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else "#"

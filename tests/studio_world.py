@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from studio.accounts.models import Membership, Role, Team, User
@@ -10,6 +11,7 @@ from studio.accounts.services import team_add_member, user_sign_up
 from studio.chat import services
 from studio.chat.models import Conversation, Project, Response, Turn
 from studio.chat.options import GenerationOptions
+from studio.chat.references import ReferenceInput
 from studio.generation import records
 from studio.generation.assembly import build_pipeline
 from studio.generation.pipeline import db
@@ -38,7 +40,14 @@ def make_conversation(user: User, project: Project | None = None) -> Conversatio
     return services.conversation_create(project=project, membership=membership, user=user)
 
 
-def submit(conversation: Conversation, user: User, prompt: str, parent: Response | None = None, **options: Any) -> Turn:
+def submit(
+    conversation: Conversation,
+    user: User,
+    prompt: str,
+    parent: Response | None = None,
+    references: Sequence[ReferenceInput] = (),
+    **options: Any,
+) -> Turn:
     membership = Membership.objects.get(user=user, team=conversation.project.team)
     return services.turn_submit(
         conversation=conversation,
@@ -47,6 +56,7 @@ def submit(conversation: Conversation, user: User, prompt: str, parent: Response
         prompt=prompt,
         options=GenerationOptions(**options),
         parent_response=parent,
+        references=references,
     )
 
 

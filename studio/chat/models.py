@@ -176,6 +176,42 @@ class ImageVersion(models.Model):
         return {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(self.mime_type, "bin")
 
 
+class ReferenceRole(models.TextChoices):
+    PERSON = "person", "Person"
+    OBJECT = "object", "Object"
+    STYLE = "style", "Style"
+
+
+class Reference(models.Model):
+    """An image attached to a turn: an upload, or an earlier version. Sent as a user part (no
+    signature needed), in order, with its role in the text before it."""
+
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="references")
+    position = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=10, choices=ReferenceRole.choices, default=ReferenceRole.OBJECT)
+    source_version = models.ForeignKey(
+        "ImageVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="used_as_reference"
+    )
+    original_name = models.CharField(max_length=200, blank=True)
+    storage_key = models.CharField(max_length=300)
+    mime_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    byte_size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    thumbnail_key = models.CharField(max_length=300)
+    files_api_uri = models.CharField(max_length=300, blank=True, help_text="Cached Gemini Files API handle.")
+    files_api_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["turn_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["turn", "position"], name="one_reference_per_slot")]
+
+    def __str__(self) -> str:
+        return f"Reference {self.position + 1} of turn {self.turn_id} ({self.role})"
+
+
 class StudioSettings(models.Model):
     """Site-wide settings an admin can change without a deploy. One row."""
 

@@ -21,6 +21,17 @@ MAX_RETRIES = 5
 MAX_PROMPT_CHARS = 8000
 
 
+def closest_aspect_ratio(width: int, height: int) -> str:
+    """The supported ratio nearest to an image's shape ("auto" follows the first reference)."""
+    target = width / height
+
+    def distance(label: str) -> float:
+        w, h = (int(x) for x in label.split(":"))
+        return abs(w / h - target)
+
+    return min(ASPECT_RATIOS[1:], key=distance)
+
+
 class InvalidOptions(ValueError):
     pass
 

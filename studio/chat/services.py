@@ -3,6 +3,8 @@ announces the change on commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +14,14 @@ from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
 from .models import Conversation, Project, Response, ResponseStatus, StudioSettings, Turn
 from .options import MAX_PROMPT_CHARS, GenerationOptions
+from .references import (
+    CheckedReference,
+    ReferenceError,
+    ReferenceInput,
+    check_references,
+    discard_files,
+    store_references,
+)
 
 
 class ChatError(ValueError):
@@ -100,7 +110,6 @@ def current_model_id() -> str:
     return (row.model_id if row and row.model_id else "") or settings.GEMINI_MODEL
 
 
-@transaction.atomic
 def turn_submit(
     *,
     conversation: Conversation,
@@ -109,8 +118,10 @@ def turn_submit(
     prompt: str,
     options: GenerationOptions,
     parent_response: Response | None = None,
+    references: Sequence[ReferenceInput] = (),
 ) -> Turn:
-    """Create the turn and its queued responses at once; the runner picks them up after commit."""
+    """Create the turn, its references and its queued responses at once; the runner picks them up
+    after commit. Everything is checked before anything is stored; a failure leaves nothing behind."""
     _require_writer(membership)
     prompt = prompt.strip()
     if not prompt:
@@ -122,6 +133,41 @@ def turn_submit(
             raise ChatError("You can only continue from an image of this conversation.")
         if parent_response.status != ResponseStatus.SUCCEEDED:
             raise ChatError("That response did not finish, so it cannot be continued. Pick another image.")
+    try:
+        checked = check_references(list(references))
+    except ReferenceError as error:
+        raise ChatError(str(error)) from None
+    project_id = conversation.project_id
+    for item in checked:
+        if item.version is not None and item.version.response.turn.conversation.project_id != project_id:
+            raise ChatError("References can only come from conversations of this project.")
+    written: list[str] = []
+    try:
+        return _turn_create(
+            conversation=conversation,
+            user=user,
+            prompt=prompt,
+            options=options,
+            parent_response=parent_response,
+            checked=checked,
+            written=written,
+        )
+    except BaseException:
+        discard_files(written)
+        raise
+
+
+@transaction.atomic
+def _turn_create(
+    *,
+    conversation: Conversation,
+    user: User,
+    prompt: str,
+    options: GenerationOptions,
+    parent_response: Response | None,
+    checked: list[CheckedReference],
+    written: list[str],
+) -> Turn:
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     turn = Turn.objects.create(
         conversation=locked,
@@ -132,6 +178,7 @@ def turn_submit(
         model_id=current_model_id(),
     )
     Response.objects.bulk_create([Response(turn=turn, index=i) for i in range(options.count)])
+    store_references(turn=turn, checked=checked, written=written)
     if locked.title == "New conversation":
         locked.title = prompt[:80] + ("…" if len(prompt) > 80 else "")
     locked.save(update_fields=["title", "updated_at"])

@@ -10,8 +10,8 @@ import base64
 from dataclasses import dataclass
 
 from studio.chat.imagestore import read_bytes
-from studio.chat.models import ImageVersion, Response
-from studio.chat.options import GenerationOptions
+from studio.chat.models import ImageVersion, Response, Turn
+from studio.chat.options import GenerationOptions, closest_aspect_ratio
 
 from .messages import ImageRequest, InputContent, InputPart
 
@@ -44,8 +44,13 @@ def _model_content(response: Response) -> InputContent:
     return InputContent(role="model", parts=tuple(parts))
 
 
-def _user_content(prompt: str) -> InputContent:
-    return InputContent(role="user", parts=(InputPart(text=prompt),))
+def _user_content(turn: Turn) -> InputContent:
+    """The prompt, then each reference image after a short label naming its role."""
+    parts = [InputPart(text=turn.prompt)]
+    for number, reference in enumerate(turn.references.all(), start=1):
+        parts.append(InputPart(text=f"Reference image {number} ({reference.get_role_display().lower()}):"))
+        parts.append(InputPart(data=read_bytes(reference.storage_key), mime_type=reference.mime_type))
+    return InputContent(role="user", parts=tuple(parts))
 
 
 def ancestry(response: Response) -> list[Response]:
@@ -67,14 +72,18 @@ def load_job(response_id: int) -> Job:
     options = turn.options
     contents: list[InputContent] = []
     for ancestor in ancestry(response):
-        contents.append(_user_content(ancestor.turn.prompt))
+        contents.append(_user_content(ancestor.turn))
         contents.append(_model_content(ancestor))
-    contents.append(_user_content(turn.prompt))
+    contents.append(_user_content(turn))
+    first_reference = turn.references.first()
+    aspect = None if options.aspect_ratio == "auto" else options.aspect_ratio
+    if aspect is None and first_reference is not None:
+        aspect = closest_aspect_ratio(first_reference.width, first_reference.height)
     request = ImageRequest(
         model=turn.model_id,
         contents=tuple(contents),
         system_instruction=turn.conversation.project.system_instruction,
-        aspect_ratio=None if options.aspect_ratio == "auto" else options.aspect_ratio,
+        aspect_ratio=aspect,
         image_size=options.image_size,
         grounding=options.grounding,
         safety_threshold=None if options.safety == "default" else options.safety,

@@ -1,0 +1,70 @@
+"""The conversation as a tree: which turns form the branch a person is looking at, and how to move
+between sibling branches (the 1/3 ‹ › switcher)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .models import Turn
+
+
+@dataclass(frozen=True)
+class BranchStep:
+    """One turn on the shown branch, with where its switcher arrows lead."""
+
+    turn: Turn
+    position: int  # 1-based among its siblings
+    siblings: int
+    previous_leaf: int | None  # the newest turn of the previous sibling's branch
+    next_leaf: int | None
+
+
+def _parent_turn(turn: Turn) -> int | None:
+    return turn.parent_response.turn_id if turn.parent_response_id and turn.parent_response else None
+
+
+class ConversationTree:
+    """Built from every turn of a conversation (they are few); answers branch questions in memory."""
+
+    def __init__(self, turns: list[Turn]) -> None:
+        self.turns = {turn.pk: turn for turn in turns}
+        self.children: dict[int | None, list[Turn]] = defaultdict(list)
+        for turn in sorted(turns, key=lambda t: (t.created_at, t.pk)):
+            self.children[_parent_turn(turn)].append(turn)
+
+    def newest_leaf(self, turn_id: int | None = None) -> int | None:
+        """The newest turn in the subtree under `turn_id` (the whole tree when None)."""
+        stack = [self.turns[turn_id]] if turn_id is not None else list(self.children[None])
+        newest: Turn | None = None
+        while stack:
+            turn = stack.pop()
+            if newest is None or (turn.created_at, turn.pk) > (newest.created_at, newest.pk):
+                newest = turn
+            stack.extend(self.children[turn.pk])
+        return newest.pk if newest else None
+
+    def path(self, leaf_id: int | None) -> list[BranchStep]:
+        """Root to `leaf_id` (default: the newest turn), each step with its sibling switcher."""
+        if leaf_id not in self.turns:
+            leaf_id = self.newest_leaf()
+        chain: list[Turn] = []
+        current = self.turns.get(leaf_id) if leaf_id is not None else None
+        while current is not None:
+            chain.append(current)
+            parent = _parent_turn(current)
+            current = self.turns.get(parent) if parent is not None else None
+        steps = []
+        for turn in reversed(chain):
+            siblings = self.children[_parent_turn(turn)]
+            index = siblings.index(turn)
+            steps.append(
+                BranchStep(
+                    turn=turn,
+                    position=index + 1,
+                    siblings=len(siblings),
+                    previous_leaf=self.newest_leaf(siblings[index - 1].pk) if index > 0 else None,
+                    next_leaf=self.newest_leaf(siblings[index + 1].pk) if index + 1 < len(siblings) else None,
+                )
+            )
+        return steps

@@ -58,13 +58,128 @@
   document.addEventListener("htmx:wsAfterMessage", follow);
   document.addEventListener("DOMContentLoaded", follow);
 
-  // After sending, focus returns to the prompt for the next instruction.
-  document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target && event.detail.target.id === "composer") {
-      const area = document.querySelector("#composer textarea");
-      if (area) area.focus();
-      pinned = true;
-      follow();
+  // ---- The composer: which image a turn edits, and its reference images -------------------
+
+  const ROLES = [["object", "Object"], ["person", "Person"], ["style", "Style"]];
+  let attachments = [];  // {kind: "file", file, url, role} | {kind: "version", id, thumb, role}
+  const composer = () => document.getElementById("composer");
+
+  const element = (tag, props = {}, ...children) => {
+    const node = Object.assign(document.createElement(tag), props);
+    node.append(...children);
+    return node;
+  };
+
+  function renderTray() {
+    const form = composer();
+    if (!form) return;
+    const tray = form.querySelector("[data-tray]");
+    const input = form.querySelector("[data-files]");
+    const transfer = new DataTransfer();
+    let fileIndex = 0;
+    tray.replaceChildren();
+    attachments.forEach((item, position) => {
+      const order = element("input", { type: "hidden", name: "reference_order" });
+      if (item.kind === "file") {
+        transfer.items.add(item.file);
+        order.value = `file:${fileIndex++}`;
+      } else {
+        order.value = `version:${item.id}`;
+      }
+      const role = element("select", { name: "reference_role" });
+      role.setAttribute("aria-label", `Role of reference ${position + 1}`);
+      for (const [value, label] of ROLES) role.append(element("option", { value, textContent: label }));
+      role.value = item.role;
+      role.addEventListener("change", () => { item.role = role.value; });
+      const remove = element("button", { type: "button", className: "tray-remove", textContent: "×" });
+      remove.setAttribute("aria-label", `Remove reference ${position + 1}`);
+      remove.addEventListener("click", () => {
+        if (item.url) URL.revokeObjectURL(item.url);
+        attachments.splice(position, 1);
+        renderTray();
+      });
+      const picture = element("img", { src: item.url || item.thumb, alt: `Reference ${position + 1}`, width: 56, height: 56 });
+      tray.append(element("div", { className: "tray-item" }, picture, order, role, remove));
+    });
+    if (attachments.length) tray.append(element("span", { className: "tray-count muted", textContent: `${attachments.length}/14` }));
+    input.files = transfer.files;
+  }
+
+  function addFiles(files) {
+    for (const file of files) {
+      attachments.push({ kind: "file", file, url: URL.createObjectURL(file), role: "object" });
     }
+    renderTray();
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const edit = target.closest("[data-edit-response]");
+    if (edit && composer()) {
+      composer().querySelector("input[name=parent_response]").value = edit.dataset.editResponse;
+      document.getElementById("composer-parent").textContent = `Edits ${edit.dataset.editLabel}`;
+      composer().querySelector("textarea").focus();
+      return;
+    }
+    if (target.closest("[data-new-image]") && composer()) {
+      composer().querySelector("input[name=parent_response]").value = "none";
+      document.getElementById("composer-parent").textContent = "Starts a new image";
+      return;
+    }
+    if (target.closest("[data-latest-image]") && composer()) {
+      composer().querySelector("input[name=parent_response]").value = "latest";
+      document.getElementById("composer-parent").textContent = "Edits the newest image on this branch";
+      return;
+    }
+    if (target.closest("[data-attach]")) {
+      const picker = element("input", { type: "file", multiple: true, accept: "image/png,image/jpeg,image/webp,image/heic,image/heif" });
+      picker.addEventListener("change", () => addFiles(picker.files));
+      picker.click();
+      return;
+    }
+    const version = target.closest("[data-pick-version]");
+    if (version) {
+      attachments.push({ kind: "version", id: version.dataset.pickVersion, thumb: version.dataset.thumb, role: "object" });
+      renderTray();
+      const details = version.closest("details");
+      if (details) details.open = false;
+    }
+  });
+
+  document.addEventListener("dragover", (event) => {
+    const zone = event.target instanceof Element && event.target.closest("#composer");
+    if (zone) { event.preventDefault(); zone.classList.add("dragging"); }
+  });
+  document.addEventListener("dragleave", (event) => {
+    const zone = event.target instanceof Element && event.target.closest("#composer");
+    if (zone) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", (event) => {
+    const zone = event.target instanceof Element && event.target.closest("#composer");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    addFiles(event.dataTransfer.files);
+  });
+  document.addEventListener("paste", (event) => {
+    if (!(event.target instanceof Element) || !event.target.closest("#composer")) return;
+    const files = Array.from(event.clipboardData ? event.clipboardData.files : []).filter((f) => f.type.startsWith("image/"));
+    if (files.length) { event.preventDefault(); addFiles(files); }
+  });
+
+  // After sending, focus returns to the prompt. A refused send (422) keeps its attachments.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (!event.detail.target || event.detail.target.id !== "composer") return;
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      renderTray();
+    } else {
+      for (const item of attachments) if (item.url) URL.revokeObjectURL(item.url);
+      attachments = [];
+    }
+    const area = document.querySelector("#composer textarea");
+    if (area) area.focus();
+    pinned = true;
+    follow();
   });
 })();

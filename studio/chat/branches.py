@@ -21,7 +21,7 @@ class BranchStep:
 
 
 def _parent_turn(turn: Turn) -> int | None:
-    return turn.parent_response.turn_id if turn.parent_response_id and turn.parent_response else None
+    return turn.parent_turn_id
 
 
 class ConversationTree:

@@ -40,7 +40,9 @@ class ComposerForm(OptionsForm):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Describe an image, or the change to make…"}),
         label="Prompt",
     )
-    parent_response = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # "latest": the newest finished image on the shown branch, resolved when the turn is sent;
+    # "none": a fresh image; a number: the response the person chose with "Edit this".
+    parent_response = forms.RegexField(regex=r"^(latest|none|\d+)$", required=False, widget=forms.HiddenInput)
 
 
 class ProjectForm(OptionsForm):

@@ -9,8 +9,9 @@ from django.template.loader import render_to_string
 
 from studio.accounts.models import Membership
 
-from .models import Conversation, Response, Turn
-from .selectors import conversation_turns, response_with_images, turn_with_responses
+from .branches import BranchStep, ConversationTree
+from .models import Conversation, Response, ResponseStatus
+from .selectors import conversation_turns, response_with_images
 
 PAGE = "chat/conversation.html"
 
@@ -19,19 +20,33 @@ def _render(partial: str, context: dict[str, Any]) -> str:
     return render_to_string(f"{PAGE}#{partial}", context)
 
 
-def snapshot_html(*, conversation: Conversation, membership: Membership | None) -> str:
-    """Everything the conversation shows now, swapped over whatever the page had."""
+def branch(*, conversation: Conversation, leaf_id: int | None) -> list[BranchStep]:
+    """The turns from the root to `leaf_id` (default: the newest), each with its sibling switcher."""
+    return ConversationTree(conversation_turns(conversation=conversation)).path(leaf_id)
+
+
+def default_parent(steps: list[BranchStep]) -> Response | None:
+    """New turns continue from the newest finished image on the shown branch."""
+    for step in reversed(steps):
+        for response in step.turn.responses.all():
+            if response.status == ResponseStatus.SUCCEEDED and response.final_images:
+                return response
+    return None
+
+
+def snapshot_html(*, conversation: Conversation, membership: Membership | None, leaf_id: int | None) -> str:
+    """Everything the shown branch holds now, swapped over whatever the page had."""
     context = {
         "conversation": conversation,
-        "turns": conversation_turns(conversation=conversation),
+        "steps": branch(conversation=conversation, leaf_id=leaf_id),
         "can_write": bool(membership and membership.can_write),
         "oob": True,
     }
     return _render("turn-list", context)
 
 
-def turn_html(*, turn: Turn, can_write: bool, append: bool) -> str:
-    html = _render("turn", {"turn": turn, "can_write": can_write, "oob": False})
+def turn_html(*, step: BranchStep, can_write: bool, append: bool) -> str:
+    html = _render("turn", {"step": step, "turn": step.turn, "can_write": can_write, "oob": False})
     if append:  # appended to the list; the page's script replaces it instead if it is already shown
         return f'<div hx-swap-oob="beforeend:#turns">{html}</div>'
     return html
@@ -49,22 +64,49 @@ def thoughts_html(*, response: Response) -> str:
     return _render("thoughts", {"response": response, "oob": True})
 
 
-def event_html(event: dict[str, Any], *, conversation_id: int, can_write: bool) -> str:
-    """The fragment for one studio event, read fresh from the database ('' if the row is gone)."""
-    kind = event.get("kind")
-    if kind == "turn":
-        turn = turn_with_responses(turn_id=int(event["turn_id"]))
-        if turn is None:
+class BranchView:
+    """What one open page shows: the branch ending at `leaf`, kept current as events arrive."""
+
+    def __init__(self, *, conversation: Conversation, leaf_id: int | None, can_write: bool) -> None:
+        self.conversation = conversation
+        self.can_write = can_write
+        self.steps = branch(conversation=conversation, leaf_id=leaf_id)
+
+    @property
+    def shown(self) -> set[int]:
+        return {step.turn.pk for step in self.steps}
+
+    def snapshot(self) -> str:
+        context = {"conversation": self.conversation, "steps": self.steps, "can_write": self.can_write, "oob": True}
+        return _render("turn-list", context)
+
+    def event(self, event: dict[str, Any]) -> str:
+        """The fragment for one studio event, read fresh from the database ('' when not on this branch)."""
+        kind = event.get("kind")
+        if kind == "conversation":
+            self.conversation.refresh_from_db()
+            return title_html(conversation=self.conversation)
+        if kind == "turn":
+            return self._turn(int(event["turn_id"]))
+        if kind in {"response", "thoughts"}:
+            response = response_with_images(response_id=int(event["response_id"]))
+            if response is None or response.turn_id not in self.shown:
+                return ""
+            if kind == "thoughts" and response.status == ResponseStatus.RUNNING:
+                return thoughts_html(response=response)
+            return response_html(response=response, can_write=self.can_write)
+        return ""
+
+    def _turn(self, turn_id: int) -> str:
+        leaf = self.steps[-1].turn.pk if self.steps else None
+        fresh = branch(conversation=self.conversation, leaf_id=turn_id)
+        if not fresh or fresh[-1].turn.pk != turn_id:
             return ""
-        return turn_html(turn=turn, can_write=can_write, append=True) + title_html(conversation=turn.conversation)
-    if kind == "conversation":
-        conversation = Conversation.objects.filter(pk=conversation_id).first()
-        return title_html(conversation=conversation) if conversation else ""
-    if kind in {"response", "thoughts"}:
-        response = response_with_images(response_id=int(event["response_id"]))
-        if response is None:
-            return ""
-        if kind == "thoughts" and response.status == "running":
-            return thoughts_html(response=response)
-        return response_html(response=response, can_write=can_write)
-    return ""
+        parent = fresh[-2].turn.pk if len(fresh) > 1 else None
+        if turn_id in self.shown or parent == leaf:
+            self.steps = fresh
+            self.conversation.refresh_from_db()
+            return turn_html(step=fresh[-1], can_write=self.can_write, append=True) + title_html(
+                conversation=self.conversation
+            )
+        return ""  # a turn on another branch: the switcher shows it after the next load

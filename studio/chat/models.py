@@ -62,7 +62,10 @@ class Turn(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
     parent_response = models.ForeignKey(
         "Response", null=True, blank=True, on_delete=models.PROTECT, related_name="child_turns"
-    )
+    )  # the image this turn edits (its history is replayed); None: a fresh image
+    parent_turn = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_turns"
+    )  # where the turn sits in the conversation tree; turns sharing it are sibling branches
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     prompt = models.TextField()
     settings = models.JSONField(default=dict)

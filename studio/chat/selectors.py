@@ -9,7 +9,7 @@ from django.http import Http404
 
 from studio.accounts.models import Membership, User
 
-from .models import Conversation, ImageVersion, Project, Response, ResponseStatus, Turn
+from .models import Conversation, ImageVersion, Project, Reference, Response, ResponseStatus, Turn
 
 
 def projects_for_user(*, user: User) -> QuerySet[Project]:
@@ -111,3 +111,32 @@ def response_for_member(*, user: User, response_id: int) -> Response:
     if not Membership.objects.filter(user=user, team_id=response.turn.conversation.project.team_id).exists():
         raise Http404("No such response")
     return response
+
+
+def project_versions(*, project_id: int, limit: int = 24) -> list[ImageVersion]:
+    """Recent final images of a project, for picking earlier versions as references."""
+    return list(
+        ImageVersion.objects.filter(
+            response__turn__conversation__project_id=project_id,
+            response__status=ResponseStatus.SUCCEEDED,
+            is_thought=False,
+        )
+        .select_related("response__turn")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def version_for_member(*, user: User, image_id: int) -> ImageVersion:
+    image = image_for_member(user=user, image_id=image_id)
+    if image.is_thought:
+        raise Http404("Drafts cannot be referenced")
+    return image
+
+
+def reference_for_member(*, user: User, reference_id: int) -> Reference:
+    reference = Reference.objects.filter(pk=reference_id).select_related("turn__conversation__project").first()
+    if reference is None or not user.is_authenticated:
+        raise Http404("No such reference")
+    if not Membership.objects.filter(user=user, team_id=reference.turn.conversation.project.team_id).exists():
+        raise Http404("No such reference")
+    return reference

@@ -118,11 +118,14 @@ def turn_submit(
     prompt: str,
     options: GenerationOptions,
     parent_response: Response | None = None,
+    after_turn: Turn | None = None,
     references: Sequence[ReferenceInput] = (),
 ) -> Turn:
     """Create the turn, its references and its queued responses at once; the runner picks them up
     after commit. Everything is checked before anything is stored; a failure leaves nothing behind."""
     _require_writer(membership)
+    if after_turn is not None and after_turn.conversation_id != conversation.pk:
+        raise ChatError("That turn belongs to another conversation.")
     prompt = prompt.strip()
     if not prompt:
         raise ChatError("Write a prompt first: describe the image you want, or the change to make.")
@@ -149,6 +152,7 @@ def turn_submit(
             prompt=prompt,
             options=options,
             parent_response=parent_response,
+            after_turn=after_turn,
             checked=checked,
             written=written,
         )
@@ -165,13 +169,23 @@ def _turn_create(
     prompt: str,
     options: GenerationOptions,
     parent_response: Response | None,
+    after_turn: Turn | None,
     checked: list[CheckedReference],
     written: list[str],
 ) -> Turn:
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    # The turn's place in the tree: after `after_turn` when given; else after the image's own turn
+    # (editing an older image starts a branch); else after the conversation's newest turn.
+    if after_turn is not None:
+        parent_turn: Turn | None = after_turn
+    elif parent_response is not None:
+        parent_turn = parent_response.turn
+    else:
+        parent_turn = Turn.objects.filter(conversation=locked).order_by("-created_at", "-pk").first()
     turn = Turn.objects.create(
         conversation=locked,
         parent_response=parent_response,
+        parent_turn=parent_turn,
         author=user,
         prompt=prompt,
         settings=options.to_dict(),
@@ -185,3 +199,70 @@ def _turn_create(
     publish_on_commit(conversation.pk, "turn", turn_id=turn.pk)
     wake_runners_on_commit()
     return turn
+
+
+MAX_RESPONSES_PER_TURN = 8
+
+
+@transaction.atomic
+def response_regenerate(*, response: Response, membership: Membership) -> Response:
+    """Another take on the same turn: a new sibling response with its own seed."""
+    _require_writer(membership)
+    turn = Turn.objects.select_for_update().get(pk=response.turn_id)
+    taken = list(turn.responses.values_list("index", flat=True))
+    if len(taken) >= MAX_RESPONSES_PER_TURN:
+        raise ChatError(f"This turn already has {len(taken)} images, the most it keeps. Start a new turn instead.")
+    sibling = Response.objects.create(turn=turn, index=max(taken) + 1)
+    publish_on_commit(turn.conversation_id, "turn", turn_id=turn.pk)
+    wake_runners_on_commit()
+    return sibling
+
+
+@transaction.atomic
+def response_retry(*, response: Response, membership: Membership) -> Response:
+    """Run a failed, blocked or cancelled response again, from a clean slate."""
+    _require_writer(membership)
+    locked = Response.objects.select_for_update().get(pk=response.pk)
+    if locked.status not in (ResponseStatus.FAILED, ResponseStatus.BLOCKED, ResponseStatus.CANCELLED):
+        raise ChatError("Only a failed, blocked or cancelled image can be retried.")
+    locked.images.all().delete()
+    blank: dict[str, object] = {
+        "status": ResponseStatus.QUEUED,
+        "error_code": "",
+        "error_message": "",
+        "finish_reason": "",
+        "thoughts_text": "",
+        "text": "",
+        "parts": [],
+        "usage": {},
+        "grounding": None,
+        "billable": False,
+        "started_at": None,
+        "first_event_at": None,
+        "finished_at": None,
+    }
+    for field, empty in blank.items():
+        setattr(locked, field, empty)
+    locked.save()
+    publish_on_commit(locked.turn.conversation_id, "response", response_id=locked.pk)
+    wake_runners_on_commit()
+    return locked
+
+
+@transaction.atomic
+def response_cancel(*, response: Response, membership: Membership) -> Response:
+    """Stop a queued or running response. A worker's next fenced write fails and it lets go."""
+    _require_writer(membership)
+    locked = Response.objects.select_for_update().get(pk=response.pk)
+    if locked.status not in (ResponseStatus.QUEUED, ResponseStatus.RUNNING):
+        raise ChatError("Only a queued or running image can be cancelled.")
+    locked.images.all().delete()
+    locked.status = ResponseStatus.CANCELLED
+    locked.error_code = "cancelled"
+    locked.error_message = "Cancelled. Retry to generate it again."
+    locked.parts, locked.text = [], ""
+    locked.lease_owner, locked.lease_expires_at = "", None
+    locked.finished_at = timezone.now()
+    locked.save()
+    publish_on_commit(locked.turn.conversation_id, "response", response_id=locked.pk)
+    return locked

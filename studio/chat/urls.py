@@ -11,8 +11,10 @@ urlpatterns = [
     path("c/<int:conversation_id>/turns", views.turn_create, name="turn_create"),
     path("c/<int:conversation_id>/rename", views.conversation_rename, name="conversation_rename"),
     path("c/<int:conversation_id>/archive", views.conversation_archive, name="conversation_archive"),
+    path("r/<int:response_id>/<str:action>", views.response_action, name="response_action"),
     path("media/v/<int:image_id>", views.image_original, name="image"),
     path("media/v/<int:image_id>/thumb", views.image_thumbnail, name="image_thumb"),
     path("media/v/<int:image_id>/rendition", views.image_rendition, name="image_rendition"),
+    path("media/ref/<int:reference_id>/thumb", views.reference_thumbnail, name="reference_thumb"),
     path("grounding/<int:response_id>", views.search_suggestions, name="search_suggestions"),
 ]

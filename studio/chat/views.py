@@ -10,17 +10,21 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studio.accounts.models import User
+from studio.accounts.models import Membership, User
 from studio.accounts.selectors import teams_for_user
 
 from . import fragments, selectors, services
+from .branches import BranchStep
 from .forms import ComposerForm, ProjectForm
-from .models import ImageVersion
+from .models import Conversation, ImageVersion, Response, Turn
 from .options import GenerationOptions, InvalidOptions
+from .references import ReferenceInput
 
 
 def _user(request: HttpRequest) -> User:
@@ -93,25 +97,57 @@ def project(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "chat/project.html", context)
 
 
-def _composer_context(conversation: Any, membership: Any, form: ComposerForm | None = None) -> dict[str, Any]:
-    parent = selectors.default_parent(conversation=conversation)
+def _leaf(request: HttpRequest) -> int | None:
+    value = request.GET.get("leaf") or request.POST.get("leaf") or ""
+    return int(value) if value.isdigit() else None
+
+
+def _composer_context(
+    conversation: Conversation, membership: Membership, steps: list[BranchStep], form: ComposerForm | None = None
+) -> dict[str, Any]:
+    parent = fragments.default_parent(steps)
+    leaf = steps[-1].turn.pk if steps else None
     if form is None:
-        initial = {**conversation.project.options.to_dict(), "parent_response": parent.pk if parent else None}
-        form = ComposerForm(initial=initial)
-    return {"conversation": conversation, "composer": form, "can_write": membership.can_write, "parent": parent}
+        form = ComposerForm(initial={**conversation.project.options.to_dict(), "parent_response": "latest"})
+    return {
+        "conversation": conversation,
+        "composer": form,
+        "can_write": membership.can_write,
+        "parent": parent,
+        "leaf": leaf,
+        "versions": selectors.project_versions(project_id=conversation.project_id),
+    }
 
 
 @login_required
 @require_GET
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    steps = fragments.branch(conversation=conversation, leaf_id=_leaf(request))
     context = {
-        **_composer_context(conversation, membership),
+        **_composer_context(conversation, membership, steps),
         "project": conversation.project,
-        "turns": selectors.conversation_turns(conversation=conversation),
+        "steps": steps,
         "oob": False,
     }
     return render(request, "chat/conversation.html", context)
+
+
+def _references(request: HttpRequest, user: User) -> list[ReferenceInput]:
+    """The composer sends `reference_order` ("file:N" or "version:ID") with a parallel `reference_role`."""
+    files = request.FILES.getlist("reference_files")
+    roles = request.POST.getlist("reference_role")
+    items = []
+    for position, entry in enumerate(request.POST.getlist("reference_order")):
+        kind, _, value = entry.partition(":")
+        role = roles[position] if position < len(roles) else ""
+        if kind == "file" and value.isdigit() and int(value) < len(files):
+            items.append(ReferenceInput(role=role, upload=files[int(value)]))
+        elif kind == "version" and value.isdigit():
+            items.append(
+                ReferenceInput(role=role, version=selectors.version_for_member(user=user, image_id=int(value)))
+            )
+    return items
 
 
 @login_required
@@ -119,14 +155,22 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
     user = _user(request)
     conversation, membership = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
+    leaf = _leaf(request)
     form = ComposerForm(request.POST)
     status = 200
     turn_fragment = ""
     if form.is_valid():
-        parent_id = form.cleaned_data.get("parent_response")
-        parent = None
-        if parent_id:
-            parent = selectors.response_for_member(user=user, response_id=parent_id)
+        choice = form.cleaned_data.get("parent_response") or "latest"
+        shown = fragments.branch(conversation=conversation, leaf_id=leaf)
+        leaf_turn = shown[-1].turn if shown else None
+        parent: Response | None
+        after: Turn | None
+        if choice.isdigit():  # "Edit this": the turn goes after that image's turn, a branch if older
+            parent = selectors.response_for_member(user=user, response_id=int(choice))
+            after = parent.turn
+        else:  # continue the shown thread, editing its newest image unless a fresh one was asked for
+            parent = fragments.default_parent(shown) if choice == "latest" else None
+            after = leaf_turn
         try:
             turn = services.turn_submit(
                 conversation=conversation,
@@ -135,21 +179,55 @@ def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 prompt=form.cleaned_data["prompt"],
                 options=form.options(),
                 parent_response=parent,
+                after_turn=after,
+                references=_references(request, user),
             )
         except (services.ChatError, InvalidOptions) as error:
             form.add_error("prompt", str(error))
             status = 422
         else:
-            fresh = selectors.turn_with_responses(turn_id=turn.pk)
-            assert fresh is not None
-            turn_fragment = fragments.turn_html(turn=fresh, can_write=membership.can_write, append=True)
+            if leaf_turn is not None and turn.parent_turn_id != leaf_turn.pk:
+                # Editing an older version starts a branch: show that branch.
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = f"{reverse('chat:conversation', args=[conversation.pk])}?leaf={turn.pk}"
+                return response
+            leaf = turn.pk
+            step = fragments.branch(conversation=conversation, leaf_id=turn.pk)[-1]
+            turn_fragment = fragments.turn_html(step=step, can_write=membership.can_write, append=True)
             kept = {k: v for k, v in form.cleaned_data.items() if k not in {"prompt", "parent_response"}}
-            form = ComposerForm(initial={**kept, "parent_response": parent_id})
+            form = ComposerForm(initial={**kept, "parent_response": "latest"})
     else:
         status = 422
-    context = _composer_context(conversation, membership, form)
+    steps = fragments.branch(conversation=conversation, leaf_id=leaf)
+    context = _composer_context(conversation, membership, steps, form)
     html = render_to_string("chat/conversation.html#composer", context, request=request)
     return HttpResponse(html + turn_fragment, status=status)
+
+
+ACTIONS = {
+    "regenerate": services.response_regenerate,
+    "retry": services.response_retry,
+    "cancel": services.response_cancel,
+}
+
+
+@login_required
+@require_POST
+def response_action(request: HttpRequest, response_id: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404("No such action")
+    user = _user(request)
+    response = selectors.response_for_member(user=user, response_id=response_id)
+    conversation, membership = selectors.conversation_for_member(
+        user=user, conversation_id=response.turn.conversation_id
+    )
+    try:
+        ACTIONS[action](response=response, membership=membership)
+    except services.ChatError as error:
+        return HttpResponse(f'<p class="field-error" role="alert">{escape(str(error))}</p>', status=422)
+    steps = fragments.branch(conversation=conversation, leaf_id=response.turn_id)
+    html = fragments.turn_html(step=steps[-1], can_write=membership.can_write, append=False)
+    return HttpResponse(html)
 
 
 @login_required
@@ -220,6 +298,13 @@ def image_rendition(request: HttpRequest, image_id: int) -> FileResponse:
     extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}[image.rendition_mime_type]
     filename = _download_name(image, extension) if request.GET.get("download") else None
     return _file(image.rendition_key, image.rendition_mime_type, filename=filename)
+
+
+@login_required
+@require_GET
+def reference_thumbnail(request: HttpRequest, reference_id: int) -> FileResponse:
+    reference = selectors.reference_for_member(user=_user(request), reference_id=reference_id)
+    return _file(reference.thumbnail_key, "image/webp")
 
 
 # Google's Search Suggestions must be shown exactly as sent: its own document, its own CSP,

@@ -155,10 +155,11 @@ class GenerateRequest:
 
     @property
     def prompt(self) -> str:
+        """The instruction of the last user turn: its first text part (later ones label attachments)."""
         for message in reversed(self.messages):
             if message.role == "user":
                 texts = [p.text for p in message.parts if p.text and not p.thought]
-                return strip_markers(" ".join(texts))
+                return strip_markers(texts[0]) if texts else ""
         return ""
 
     @property

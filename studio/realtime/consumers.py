@@ -5,12 +5,13 @@ so the browser's htmx does not retry forever."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
-from studio.chat.fragments import event_html, snapshot_html
+from studio.chat.fragments import BranchView
 from studio.chat.selectors import conversation_for_member
 
 from .events import conversation_group
@@ -21,8 +22,7 @@ FORBIDDEN = 4403
 
 class ConversationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     group: str = ""
-    conversation_id: int = 0
-    can_write: bool = False
+    view: BranchView | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -38,13 +38,15 @@ class ConversationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         except Http404:
             await self.close(code=FORBIDDEN)
             return
-        self.can_write = membership.can_write
-        self.conversation_id = conversation_id
         self.group = conversation_group(conversation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         # The snapshot is read after joining the group, so nothing in between is missed.
-        snapshot = await database_sync_to_async(snapshot_html)(conversation=conversation, membership=membership)
-        await self.send(text_data=snapshot)
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        leaf = query.get("leaf", [""])[0]
+        self.view = await database_sync_to_async(BranchView)(
+            conversation=conversation, leaf_id=int(leaf) if leaf.isdigit() else None, can_write=membership.can_write
+        )
+        await self.send(text_data=await database_sync_to_async(self.view.snapshot)())
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -54,8 +56,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         """Browsers only listen; writes go through HTTP with CSRF protection."""
 
     async def studio_event(self, event: dict[str, Any]) -> None:
-        html = await database_sync_to_async(event_html)(
-            event, conversation_id=self.conversation_id, can_write=self.can_write
-        )
+        if self.view is None:
+            return
+        html = await database_sync_to_async(self.view.event)(event)
         if html:
             await self.send(text_data=html)

@@ -1,0 +1,67 @@
+"""Editing by conversation in Chromium: edit twice, branch from the first version, switch branches,
+and attach references by drag-and-drop and by picking an earlier version."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from tests.e2e.live_studio import LiveStudio
+
+EMULATOR_LATENCY = {"latency_first_ms": 150, "latency_event_ms": 40}
+
+
+def png_bytes() -> list[int]:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 180), (30, 160, 90)).save(out, "PNG")
+    return list(out.getvalue())
+
+
+def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> None:
+    page.goto(f"{studio.url}/signup/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Email").fill("editor@example.com")
+    page.get_by_label("Password").fill("a long enough secret")
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_label("Name").fill("Barns")
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator("#live-status")).to_have_text("Live")
+
+    prompt = page.get_by_label("Prompt")
+    for count, text in enumerate(["a red barn", "make it night", "add snow"], start=1):
+        prompt.fill(text)
+        prompt.press("Enter")
+        expect(page.locator(".status-succeeded")).to_have_count(count, timeout=30_000)
+    expect(page.locator(".turn-meta").nth(2)).to_contain_text("edits “make it night” image 1")
+
+    page.locator("[data-edit-response]").first.click()  # branch from the first version
+    expect(page.locator("#composer-parent")).to_contain_text("“a red barn”")
+    transfer = page.evaluate_handle(
+        "(bytes) => { const t = new DataTransfer();"
+        " t.items.add(new File([new Uint8Array(bytes)], 'green.png', {type: 'image/png'})); return t; }",
+        png_bytes(),
+    )
+    page.dispatch_event("#composer .composer-main", "drop", {"dataTransfer": transfer})
+    expect(page.locator(".tray-item")).to_have_count(1)
+    page.get_by_text("Earlier versions").click()
+    page.locator("[data-pick-version]").first.click()
+    expect(page.locator(".tray-item")).to_have_count(2)
+    page.get_by_label("Role of reference 1").select_option("style")
+    prompt.fill("a blue barn instead")
+    prompt.press("Enter")
+
+    page.wait_for_url("**?leaf=*")  # the new branch is shown
+    expect(page.locator(".status-succeeded")).to_have_count(2, timeout=30_000)
+    expect(page.locator(".branch-switch")).to_contain_text("2/2")
+    expect(page.locator(".ref-strip li")).to_have_count(2)
+    expect(page.locator(".ref-strip li").first).to_contain_text("Style")
+    expect(page.locator(".prompt-text")).to_have_text(["a red barn", "a blue barn instead"])
+
+    page.get_by_label("Previous branch").click()  # back to the first branch
+    expect(page.locator(".branch-switch")).to_contain_text("1/2")
+    expect(page.locator(".prompt-text")).to_have_text(["a red barn", "make it night", "add snow"])
+    page.get_by_label("Next branch").click()
+    expect(page.locator(".prompt-text")).to_have_text(["a red barn", "a blue barn instead"])

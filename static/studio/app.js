@@ -168,6 +168,24 @@
     if (files.length) { event.preventDefault(); addFiles(files); }
   });
 
+  // Version compare: the swipe slider reveals B over A; at most two versions can be ticked.
+  document.addEventListener("input", (event) => {
+    const range = event.target instanceof Element && event.target.closest("[data-swipe-range]");
+    if (!range) return;
+    const top = document.querySelector("[data-swipe-top]");
+    if (top) top.style.clipPath = `inset(0 ${100 - Number(range.value)}% 0 0)`;
+  });
+  document.addEventListener("change", (event) => {
+    const pick = event.target instanceof Element && event.target.closest("[data-compare-pick]");
+    if (!pick) return;
+    const ticked = document.querySelectorAll("[data-compare-pick]:checked");
+    if (ticked.length > 2) pick.checked = false;
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    const range = document.querySelector("[data-swipe-range]");
+    if (range) range.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
   // After sending, focus returns to the prompt. A refused send (422) keeps its attachments.
   document.addEventListener("htmx:afterSwap", (event) => {
     if (!event.detail.target || event.detail.target.id !== "composer") return;

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import teams_for_user
 
-from . import fragments, selectors, services
+from . import fragments, selectors, services, versions
 from .branches import BranchStep
 from .forms import ComposerForm, ProjectForm
 from .models import Conversation, ImageVersion, Response, Turn
@@ -305,6 +305,42 @@ def image_rendition(request: HttpRequest, image_id: int) -> FileResponse:
 def reference_thumbnail(request: HttpRequest, reference_id: int) -> FileResponse:
     reference = selectors.reference_for_member(user=_user(request), reference_id=reference_id)
     return _file(reference.thumbnail_key, "image/webp")
+
+
+@login_required
+@require_GET
+def version_history(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, _ = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    context = {
+        "conversation": conversation,
+        "project": conversation.project,
+        "versions": versions.conversation_versions(conversation=conversation),
+    }
+    return render(request, "chat/versions.html", context)
+
+
+@login_required
+@require_GET
+def version_compare(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    user = _user(request)
+    conversation, _ = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
+    picked = [value for value in request.GET.getlist("v") if value.isdigit()][:2]
+    if len(picked) != 2:
+        messages.error(request, "Pick exactly two versions to compare.")
+        return redirect("chat:versions", conversation_id=conversation.pk)
+    left, right = (selectors.image_for_member(user=user, image_id=int(value)) for value in picked)
+    context = {"conversation": conversation, "project": conversation.project, "left": left, "right": right}
+    return render(request, "chat/compare.html", context)
+
+
+@login_required
+@require_GET
+def lineage_download(request: HttpRequest, image_id: int) -> HttpResponse:
+    image = selectors.image_for_member(user=_user(request), image_id=image_id)
+    response = HttpResponse(versions.lineage_zip(image), content_type="application/zip")
+    name = f"studio-lineage-{image.response.turn.conversation_id}-{image.pk}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 # Google's Search Suggestions must be shown exactly as sent: its own document, its own CSP,

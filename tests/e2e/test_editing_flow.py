@@ -4,6 +4,7 @@ and attach references by drag-and-drop and by picking an earlier version."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 from PIL import Image
 from playwright.sync_api import Page, expect
@@ -65,3 +66,26 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     expect(page.locator(".prompt-text")).to_have_text(["a red barn", "make it night", "add snow"])
     page.get_by_label("Next branch").click()
     expect(page.locator(".prompt-text")).to_have_text(["a red barn", "a blue barn instead"])
+
+    # Version history: compare two versions, then download a lineage as a ZIP.
+    page.get_by_role("link", name="Versions").click()
+    expect(page.get_by_role("heading", name="Versions", exact=True)).to_be_visible()
+    picks = page.locator("[data-compare-pick]")
+    expect(picks).to_have_count(4)
+    picks.nth(0).check()
+    picks.nth(2).check()
+    picks.nth(3).click()  # a third tick is refused: compare takes two
+    expect(picks.nth(3)).not_to_be_checked()
+    page.get_by_role("button", name="Compare").click()
+    expect(page.get_by_role("heading", name="Compare two versions")).to_be_visible()
+    expect(page.locator(".compare-side img")).to_have_count(2)
+    page.get_by_label("Reveal B").fill("20")
+    expect(page.locator("[data-swipe-top]")).to_have_attribute("style", "clip-path: inset(0px 80% 0px 0px);")
+    page.go_back()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Lineage ZIP").nth(2).click()
+    path = download_info.value.path()
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    assert len(names) == 6, names  # three images (root, night, snow) and their sidecars
+    assert names[-1].endswith(".json")

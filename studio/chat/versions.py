@@ -1,0 +1,100 @@
+"""Version history: every final image of a conversation, its lineage, and lineage exports."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.storage import default_storage
+
+from .models import Conversation, ImageVersion, Response, ResponseStatus
+
+
+@dataclass(frozen=True)
+class Version:
+    image: ImageVersion
+    parent: ImageVersion | None  # the image this one was edited from
+
+
+def _first_final(response: Response | None) -> ImageVersion | None:
+    if response is None:
+        return None
+    return next((image for image in response.images.all() if not image.is_thought), None)
+
+
+def conversation_versions(*, conversation: Conversation) -> list[Version]:
+    images = (
+        ImageVersion.objects.filter(
+            response__turn__conversation=conversation, is_thought=False, response__status=ResponseStatus.SUCCEEDED
+        )
+        .select_related("response__turn__parent_response")
+        .prefetch_related("response__turn__parent_response__images")
+        .order_by("created_at", "pk")
+    )
+    return [Version(image=image, parent=_first_final(image.response.turn.parent_response)) for image in images]
+
+
+def lineage(image: ImageVersion) -> list[ImageVersion]:
+    """The images this one descends from, root first, ending with itself."""
+    chain = [image]
+    parent = image.response.turn.parent_response
+    while parent is not None:
+        found = _first_final(parent)
+        if found is not None:
+            chain.append(found)
+        parent = parent.turn.parent_response
+    return list(reversed(chain))
+
+
+def sidecar(image: ImageVersion, parent: ImageVersion | None) -> dict[str, Any]:
+    response = image.response
+    turn = response.turn
+    grounding = response.grounding or {}
+    return {
+        "image_id": image.pk,
+        "file_sha256": image.sha256,
+        "mime_type": image.mime_type,
+        "width": image.width,
+        "height": image.height,
+        "prompt": turn.prompt,
+        "settings": turn.settings,
+        "model_id": turn.model_id,
+        "model_version": response.model_version,
+        "seed": response.seed,
+        "references": [
+            {
+                "position": r.position + 1,
+                "role": r.role,
+                "name": r.original_name,
+                "sha256": r.sha256,
+                "source_image_id": r.source_version_id,
+            }
+            for r in turn.references.all()
+        ],
+        "cost_usd": str(response.cost_usd),
+        "usage": response.usage,
+        "grounding_sources": [
+            {"title": c.get("web", {}).get("title"), "uri": c.get("web", {}).get("uri")}
+            for c in grounding.get("grounding_chunks") or []
+        ],
+        "search_queries": grounding.get("web_search_queries") or [],
+        "parent_image_id": parent.pk if parent else None,
+        "parent_sha256": parent.sha256 if parent else None,
+        "created_at": image.created_at.isoformat(),
+    }
+
+
+def lineage_zip(image: ImageVersion) -> bytes:
+    chain = lineage(image)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:  # images are compressed already
+        for number, version in enumerate(chain, start=1):
+            stem = f"{number:02d}-turn{version.response.turn_id}-image{version.response.index + 1}"
+            with default_storage.open(version.storage_key, "rb") as handle:
+                archive.writestr(f"{stem}.{version.extension}", handle.read())
+            parent = chain[number - 2] if number > 1 else None
+            archive.writestr(f"{stem}.json", json.dumps(sidecar(version, parent), indent=2, ensure_ascii=False))
+    return out.getvalue()

@@ -198,6 +198,12 @@ STUDIO_LEASE_SECONDS = float(os.environ.get("STUDIO_LEASE_SECONDS", "30"))
 STUDIO_RETRY_BASE_S = float(os.environ.get("STUDIO_RETRY_BASE_S", "1.0"))
 STUDIO_RETRY_MAX_S = float(os.environ.get("STUDIO_RETRY_MAX_S", "30"))
 STUDIO_THOUGHT_FLUSH_S = float(os.environ.get("STUDIO_THOUGHT_FLUSH_S", "0.15"))
+# Request size: Gemini's inline limit (100 MB since January 2026; 20 MB before). Requests are kept
+# under 90% of it: the newest model turns are replayed in full, older images and large references
+# go through the Files API.
+GEMINI_REQUEST_LIMIT_MB = float(os.environ.get("GEMINI_REQUEST_LIMIT_MB", "100"))
+STUDIO_REPLAY_INLINE_TURNS = int(os.environ.get("STUDIO_REPLAY_INLINE_TURNS", "3"))
+STUDIO_INLINE_IMAGE_MAX_KB = int(os.environ.get("STUDIO_INLINE_IMAGE_MAX_KB", "1024"))
 
 LOGGING = {
     "version": 1,

@@ -166,6 +166,9 @@ class ImageVersion(models.Model):
     rendition_key = models.CharField(max_length=300, blank=True)
     rendition_mime_type = models.CharField(max_length=40, blank=True)
     thought_signature = models.TextField(blank=True, help_text="Base64 of the signature bytes, as received.")
+    files_api_uri = models.CharField(max_length=300, blank=True, help_text="Cached Gemini Files API handle.")
+    files_api_backend = models.CharField(max_length=200, blank=True)
+    files_api_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -204,6 +207,7 @@ class Reference(models.Model):
     sha256 = models.CharField(max_length=64)
     thumbnail_key = models.CharField(max_length=300)
     files_api_uri = models.CharField(max_length=300, blank=True, help_text="Cached Gemini Files API handle.")
+    files_api_backend = models.CharField(max_length=200, blank=True)
     files_api_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

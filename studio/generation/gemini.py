@@ -7,8 +7,10 @@ retry policy (and its billing rules).
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -53,7 +55,9 @@ def _client(settings: GeminiSettings) -> genai.Client:
 def _content(content: InputContent) -> types.Content:
     parts = []
     for part in content.parts:
-        if part.data is not None:
+        if part.file_uri:
+            sdk_part = types.Part.from_uri(file_uri=part.file_uri, mime_type=part.mime_type)
+        elif part.data is not None:
             sdk_part = types.Part.from_bytes(data=part.data, mime_type=part.mime_type)
         else:
             sdk_part = types.Part(text=part.text or "")
@@ -144,10 +148,32 @@ class GeminiClient:
         self._headers = extra_headers or {}
         self._sdk: genai.Client | None = None
 
-    async def stream(self, request: ImageRequest) -> AsyncIterator[StreamEvent]:
+    @property
+    def backend(self) -> str:
+        """Which Files API a cached handle belongs to (a handle from one backend means nothing to another)."""
+        if self._settings.vertex_project:
+            return f"vertex:{self._settings.vertex_project}"
+        return self._settings.base_url or "google"
+
+    def _sdk_client(self) -> genai.Client:
         if self._sdk is None:
             self._sdk = _client(self._settings)
-        client = self._sdk
+        return self._sdk
+
+    async def upload(self, data: bytes, mime_type: str) -> tuple[str, datetime | None]:
+        """Upload an image to the Files API; returns its uri and expiry."""
+        try:
+            uploaded = await self._sdk_client().aio.files.upload(
+                file=io.BytesIO(data), config=types.UploadFileConfig(mime_type=mime_type)
+            )
+        except Exception as error:
+            raise classify(error) from error
+        if not uploaded.uri:
+            raise GeminiError("invalid_response", "The Files API returned no uri for an upload.")
+        return uploaded.uri, uploaded.expiration_time
+
+    async def stream(self, request: ImageRequest) -> AsyncIterator[StreamEvent]:
+        client = self._sdk_client()
         config = _config(request)
         if self._headers:
             config.http_options = types.HttpOptions(headers=self._headers)

@@ -1,19 +1,45 @@
-"""Build the request for a response: the chain root -> parent replayed exactly as stored.
+"""Build the request for a response: the chain root -> parent, replayed as stored, within budget.
 
-Each ancestor turn goes back as a `user` content; each chosen ancestor response as a `model`
-content with its parts and signatures as received, thought parts left out. Parts are never rebuilt
-from rendered text (GEMINI_API.md section 8)."""
+The newest `inline_turns` ancestors go back as `model` contents with their parts and signatures as
+received (thought parts left out; parts are never rebuilt from rendered text). Older ancestors keep
+their prompt, and their image travels as a *user* part through the Files API: a user part needs no
+signature, so the chain stays valid while the request stops growing. References larger than
+`inline_image_max` also go through the Files API. If the estimate still exceeds the budget, fewer
+turns are kept inline (GEMINI_API.md sections 7, 8 and 12).
+"""
 
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from studio.chat.imagestore import read_bytes
-from studio.chat.models import ImageVersion, Response, Turn
+from studio.chat.models import ImageVersion, Reference, Response, Turn
 from studio.chat.options import GenerationOptions, closest_aspect_ratio
 
-from .messages import ImageRequest, InputContent, InputPart
+from .messages import FileSource, ImageRequest, InputContent, InputPart
+
+MIB = 1024 * 1024
+MAX_INPUT_IMAGES = 14  # the model's limit on images in user turns
+PRODUCED_LABEL = "The image made for this request:"
+
+
+@dataclass(frozen=True)
+class ReplayPolicy:
+    inline_turns: int = 3
+    budget_bytes: int = 90 * MIB
+    inline_image_max: int = MIB
+
+    @classmethod
+    def from_settings(cls) -> ReplayPolicy:
+        return cls(
+            inline_turns=max(0, settings.STUDIO_REPLAY_INLINE_TURNS),
+            budget_bytes=int(settings.GEMINI_REQUEST_LIMIT_MB * MIB * 0.9),
+            inline_image_max=settings.STUDIO_INLINE_IMAGE_MAX_KB * 1024,
+        )
 
 
 @dataclass(frozen=True)
@@ -23,14 +49,32 @@ class Job:
     options: GenerationOptions
     request: ImageRequest
     folder: str  # storage folder for this response's images
+    inline_turns: int  # how many ancestors went back as full model turns
+    estimated_bytes: int
 
 
 def _signature(value: str | None) -> bytes | None:
     return base64.b64decode(value) if value else None
 
 
+def _via_files(kind: str, row: ImageVersion | Reference) -> InputPart:
+    source = FileSource(
+        kind=kind,
+        row_id=row.pk,
+        storage_key=row.storage_key,
+        cached_uri=row.files_api_uri,
+        cached_backend=row.files_api_backend,
+        cached_expires=row.files_api_expires_at,
+    )
+    return InputPart(mime_type=row.mime_type, via_files=source)
+
+
+def _final_image(response: Response) -> ImageVersion | None:
+    return next((image for image in response.images.all() if not image.is_thought), None)
+
+
 def _model_content(response: Response) -> InputContent:
-    images = {image.pk: image for image in ImageVersion.objects.filter(response=response)}
+    images = {image.pk: image for image in response.images.all()}
     parts: list[InputPart] = []
     for stored in response.parts:
         if stored.get("thought"):
@@ -44,13 +88,37 @@ def _model_content(response: Response) -> InputContent:
     return InputContent(role="model", parts=tuple(parts))
 
 
-def _user_content(turn: Turn) -> InputContent:
-    """The prompt, then each reference image after a short label naming its role."""
+def _user_content(turn: Turn, policy: ReplayPolicy, produced: ImageVersion | None = None) -> InputContent:
+    """The prompt, each reference after a label naming its role, and (for a turn replayed without its
+    model answer) the image that turn produced."""
     parts = [InputPart(text=turn.prompt)]
     for number, reference in enumerate(turn.references.all(), start=1):
         parts.append(InputPart(text=f"Reference image {number} ({reference.get_role_display().lower()}):"))
-        parts.append(InputPart(data=read_bytes(reference.storage_key), mime_type=reference.mime_type))
+        if reference.byte_size > policy.inline_image_max:
+            parts.append(_via_files("reference", reference))
+        else:
+            parts.append(InputPart(data=read_bytes(reference.storage_key), mime_type=reference.mime_type))
+    if produced is not None:
+        parts.append(InputPart(text=PRODUCED_LABEL))
+        parts.append(_via_files("image", produced))
     return InputContent(role="user", parts=tuple(parts))
+
+
+def estimate_bytes(contents: tuple[InputContent, ...]) -> int:
+    """The JSON request's size: base64 grows bytes by 4/3; Files API parts cost only their uri."""
+    total = 2048
+    for content in contents:
+        total += 40
+        for part in content.parts:
+            if part.text is not None:
+                total += len(part.text.encode()) + 24
+            if part.data is not None:
+                total += math.ceil(len(part.data) / 3) * 4 + 64
+            if part.via_files is not None or part.file_uri:
+                total += 160
+            if part.signature is not None:
+                total += math.ceil(len(part.signature) / 3) * 4 + 32
+    return total
 
 
 def ancestry(response: Response) -> list[Response]:
@@ -64,24 +132,77 @@ def ancestry(response: Response) -> list[Response]:
     return chain
 
 
-def load_job(response_id: int) -> Job:
-    response = Response.objects.select_related("turn__conversation__project", "turn__parent_response__turn").get(
-        pk=response_id
-    )
+def _contents(
+    ancestors: list[Response], turn: Turn, inline_turns: int, policy: ReplayPolicy
+) -> tuple[InputContent, ...]:
+    contents: list[InputContent] = []
+    first_inline = len(ancestors) - inline_turns
+    for position, ancestor in enumerate(ancestors):
+        if position >= first_inline:
+            contents.append(_user_content(ancestor.turn, policy))
+            contents.append(_model_content(ancestor))
+        else:
+            contents.append(_user_content(ancestor.turn, policy, produced=_final_image(ancestor)))
+    contents.append(_user_content(turn, policy))
+    return _within_image_limit(contents)
+
+
+def _is_image(part: InputPart) -> bool:
+    return part.data is not None or part.via_files is not None
+
+
+def _within_image_limit(contents: list[InputContent]) -> tuple[InputContent, ...]:
+    """At most 14 images in user turns: the oldest earlier images leave first (their turns keep their
+    words), then the oldest earlier references; the current turn's references always stay."""
+    count = sum(1 for c in contents if c.role == "user" for p in c.parts if _is_image(p))
+    excess = count - MAX_INPUT_IMAGES
+    if excess <= 0:
+        return tuple(contents)
+    trimmed = list(contents)
+    for pass_kind in ("image", "reference"):
+        for index, content in enumerate(trimmed[:-1]):
+            if excess <= 0 or content.role != "user":
+                continue
+            kept: list[InputPart] = []
+            for part in content.parts:
+                drop = (
+                    excess > 0
+                    and _is_image(part)
+                    and (
+                        (part.via_files is not None and part.via_files.kind == pass_kind)
+                        or (pass_kind == "reference" and part.data is not None)
+                    )
+                )
+                if drop:
+                    excess -= 1
+                    if kept and kept[-1].text is not None and kept[-1] is not content.parts[0]:
+                        kept.pop()  # the label that introduced the dropped image
+                    continue
+                kept.append(part)
+            trimmed[index] = InputContent(role="user", parts=tuple(kept))
+    return tuple(trimmed)
+
+
+def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
+    policy = policy or ReplayPolicy.from_settings()
+    response = Response.objects.select_related("turn__conversation__project").get(pk=response_id)
     turn = response.turn
     options = turn.options
-    contents: list[InputContent] = []
-    for ancestor in ancestry(response):
-        contents.append(_user_content(ancestor.turn))
-        contents.append(_model_content(ancestor))
-    contents.append(_user_content(turn))
+    ancestors = ancestry(response)
+    inline_turns = min(policy.inline_turns, len(ancestors))
+    contents = _contents(ancestors, turn, inline_turns, policy)
+    size = estimate_bytes(contents)
+    while size > policy.budget_bytes and inline_turns > 0:
+        inline_turns -= 1
+        contents = _contents(ancestors, turn, inline_turns, policy)
+        size = estimate_bytes(contents)
     first_reference = turn.references.first()
     aspect = None if options.aspect_ratio == "auto" else options.aspect_ratio
     if aspect is None and first_reference is not None:
         aspect = closest_aspect_ratio(first_reference.width, first_reference.height)
     request = ImageRequest(
         model=turn.model_id,
-        contents=tuple(contents),
+        contents=contents,
         system_instruction=turn.conversation.project.system_instruction,
         aspect_ratio=aspect,
         image_size=options.image_size,
@@ -95,4 +216,6 @@ def load_job(response_id: int) -> Job:
         options=options,
         request=request,
         folder=f"conversations/{turn.conversation_id}/responses/{response.pk}",
+        inline_turns=inline_turns,
+        estimated_bytes=size,
     )

@@ -4,7 +4,20 @@ Only `gemini.py` translates them to and from the SDK."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """An image that travels through the Files API: which row caches its handle."""
+
+    kind: str  # "image" (ImageVersion) or "reference" (Reference)
+    row_id: int
+    storage_key: str
+    cached_uri: str = ""
+    cached_backend: str = ""
+    cached_expires: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -13,6 +26,8 @@ class InputPart:
     data: bytes | None = None
     mime_type: str = ""
     signature: bytes | None = None
+    file_uri: str = ""  # set once the image is uploaded; then `data` is not sent
+    via_files: FileSource | None = None
 
 
 @dataclass(frozen=True)

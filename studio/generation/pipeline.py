@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import random
@@ -23,13 +25,13 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from studio.billing.pricing import response_cost
-from studio.chat.imagestore import StoredImage, UnreadableImage, store_image
+from studio.chat.imagestore import StoredImage, UnreadableImage, read_bytes, store_image
 from studio.chat.models import Response, ResponseStatus
 
 from . import records
 from .gemini import GeminiClient
 from .history import Job, load_job
-from .messages import GeminiError, OutputPart, StreamEvent
+from .messages import GeminiError, ImageRequest, OutputPart, StreamEvent
 from .outcomes import message_for
 
 logger = logging.getLogger("studio.generation")
@@ -102,7 +104,8 @@ class Pipeline:
         retries = 0
         while True:
             try:
-                async for event in self.gemini.stream(job.request):
+                request = await self._with_files(job.request)
+                async for event in self.gemini.stream(request):
                     await self._apply(job, progress, event)
                 break
             except GeminiError as error:
@@ -121,6 +124,42 @@ class Pipeline:
                 return
         await self._flush_thoughts(job, progress, force=True)
         await self._complete(job, progress)
+
+    # -- the Files API ------------------------------------------------------------------------
+
+    async def _with_files(self, request: ImageRequest) -> ImageRequest:
+        """Give every Files API part a live handle: the cached one while it has an hour left for this
+        backend, else a fresh upload (remembered for next time)."""
+        if not any(part.via_files for content in request.contents for part in content.parts):
+            return request
+        soon = timezone.now() + dt.timedelta(hours=1)
+        contents = []
+        for content in request.contents:
+            parts = []
+            for part in content.parts:
+                source = part.via_files
+                if source is not None and not part.file_uri:
+                    fresh = (
+                        source.cached_uri
+                        and source.cached_backend == self.gemini.backend
+                        and (source.cached_expires is None or source.cached_expires > soon)
+                    )
+                    if fresh:
+                        uri = source.cached_uri
+                    else:
+                        data = await asyncio.to_thread(read_bytes, source.storage_key)
+                        uri, expires = await self.gemini.upload(data, part.mime_type)
+                        await db(records.files_cache_save)(
+                            kind=source.kind,
+                            row_id=source.row_id,
+                            uri=uri,
+                            backend=self.gemini.backend,
+                            expires=expires,
+                        )
+                    part = dataclasses.replace(part, file_uri=uri)
+                parts.append(part)
+            contents.append(dataclasses.replace(content, parts=tuple(parts)))
+        return dataclasses.replace(request, contents=tuple(contents))
 
     # -- streaming ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from studio.chat.imagestore import StoredImage
-from studio.chat.models import ImageVersion, Response, ResponseStatus
+from studio.chat.models import ImageVersion, Reference, Response, ResponseStatus
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
 from .outcomes import message_for
@@ -188,3 +188,9 @@ def _settle_abandoned(rows: Any) -> int:
     if rows:
         wake_runners_on_commit()
     return len(rows)
+
+
+def files_cache_save(*, kind: str, row_id: int, uri: str, backend: str, expires: dt.datetime | None) -> None:
+    """Remember a Files API handle so the same bytes are uploaded once until they expire."""
+    model = ImageVersion if kind == "image" else Reference
+    model.objects.filter(pk=row_id).update(files_api_uri=uri, files_api_backend=backend, files_api_expires_at=expires)

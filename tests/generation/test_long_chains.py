@@ -1,0 +1,85 @@
+"""A long 4K edit chain with references stays under the request limit, flat, and valid."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from studio.chat.models import ImageVersion, ResponseStatus, Turn
+from studio.chat.references import ReferenceInput
+from tests.live_emulator import StartEmulator
+from tests.studio_world import make_conversation, make_user, run_all, submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIMIT_MB = 20
+
+
+def big_reference() -> bytes:
+    """A noisy PNG of a few MB: large enough that it must travel through the Files API."""
+    out = io.BytesIO()
+    Image.effect_noise((1400, 1400), 64).convert("RGB").save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def test_twenty_turn_4k_chain_with_references_stays_under_the_limit(
+    settings: object, start_emulator: StartEmulator
+) -> None:
+    emulator = start_emulator(max_request_mb=LIMIT_MB, signature_pad_bytes=1_000_000)  # strict (gemini) backend
+    settings.GEMINI_BASE_URL = emulator.url  # type: ignore[attr-defined]
+    settings.GEMINI_REQUEST_LIMIT_MB = LIMIT_MB  # type: ignore[attr-defined]
+    user = make_user("long")
+    conversation = make_conversation(user)
+    reference = big_reference()
+    assert len(reference) > 2 * 1024 * 1024
+    turns: list[Turn] = []
+    for index in range(20):
+        parent = turns[-1].responses.get() if turns else None
+        references = (
+            [ReferenceInput(role="style", upload=SimpleUploadedFile("style.png", reference))] if index == 0 else []
+        )
+        turns.append(
+            submit(
+                conversation,
+                user,
+                f"edit {index + 1}",
+                parent=parent,
+                references=references,
+                image_size="4K",
+                retries=0,
+            )
+        )
+        run_all()  # a fresh pipeline each turn, as after a restart
+        response = turns[-1].responses.get()
+        assert response.status == ResponseStatus.SUCCEEDED, (index, response.error_message)
+
+    log = emulator.requests()
+    calls = [r for r in log if ":streamGenerateContent" in r["path"]]
+    sizes = [r["size"] for r in calls]
+    assert len(sizes) == 20 and all(status == 200 for status in (r["status"] for r in calls))
+    assert max(sizes) < LIMIT_MB * 1024 * 1024, "every request fits the inline limit"
+    # Once three model turns are inline (turn 4 on), the request stops growing: older images travel as
+    # Files API handles of a few hundred bytes. (Sizes still vary with each image's JPEG size.)
+    window_full = sizes[3]
+    assert all(size <= window_full * 1.1 for size in sizes[4:]), sizes
+    uploads = [
+        r
+        for r in log
+        if r["path"].startswith("/upload/")
+        and "x-goog-upload-command" in r["headers"]
+        and r["headers"]["x-goog-upload-command"] == "start"
+    ]
+    assert len(uploads) == 17, "16 images that left the window and the one large reference, each uploaded once"
+    last = calls[-1]["body"]["contents"]
+    model_turns = [c for c in last if c["role"] == "model"]
+    assert len(model_turns) == 3 and all(p.get("thoughtSignature") for c in model_turns for p in c["parts"][:2])
+    file_parts = [p for c in last for p in c["parts"] if "fileData" in p]
+    assert len(file_parts) == 14, "the model takes 14 input images: the oldest earlier images left first"
+    user_texts = [c["parts"][0]["text"] for c in last if c["role"] == "user"]
+    assert user_texts == [f"edit {n}" for n in range(1, 21)], "every prompt of the chain is still there"
+    assert any("fileData" in p for p in last[0]["parts"]), "the first turn keeps its large reference"
+    cached = ImageVersion.objects.exclude(files_api_uri="").count()
+    assert cached == 16

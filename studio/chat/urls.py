@@ -11,6 +11,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/turns", views.turn_create, name="turn_create"),
     path("c/<int:conversation_id>/rename", views.conversation_rename, name="conversation_rename"),
     path("c/<int:conversation_id>/archive", views.conversation_archive, name="conversation_archive"),
+    path("c/<int:conversation_id>/context", views.next_call_context, name="next_call_context"),
     path("c/<int:conversation_id>/versions", views.version_history, name="versions"),
     path("c/<int:conversation_id>/compare", views.version_compare, name="compare"),
     path("media/v/<int:image_id>/lineage.zip", views.lineage_download, name="lineage_zip"),

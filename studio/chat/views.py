@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import teams_for_user
+from studio.generation.history import context_preview
 
 from . import fragments, selectors, services, versions
 from .branches import BranchStep
@@ -298,6 +299,23 @@ def image_rendition(request: HttpRequest, image_id: int) -> FileResponse:
     extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}[image.rendition_mime_type]
     filename = _download_name(image, extension) if request.GET.get("download") else None
     return _file(image.rendition_key, image.rendition_mime_type, filename=filename)
+
+
+@login_required
+@require_GET
+def next_call_context(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """What the next call would send: the turns, how each image travels, and the input token cost."""
+    user = _user(request)
+    conversation, _ = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
+    choice = request.GET.get("parent_response", "latest")
+    if choice.isdigit():
+        parent: Response | None = selectors.response_for_member(user=user, response_id=int(choice))
+    elif choice == "none":
+        parent = None
+    else:
+        parent = fragments.default_parent(fragments.branch(conversation=conversation, leaf_id=_leaf(request)))
+    preview = context_preview(parent)
+    return render(request, "chat/conversation.html#next-call", {"preview": preview})
 
 
 @login_required

@@ -133,7 +133,7 @@ def ancestry(response: Response) -> list[Response]:
 
 
 def _contents(
-    ancestors: list[Response], turn: Turn, inline_turns: int, policy: ReplayPolicy
+    ancestors: list[Response], current: InputContent, inline_turns: int, policy: ReplayPolicy
 ) -> tuple[InputContent, ...]:
     contents: list[InputContent] = []
     first_inline = len(ancestors) - inline_turns
@@ -143,7 +143,7 @@ def _contents(
             contents.append(_model_content(ancestor))
         else:
             contents.append(_user_content(ancestor.turn, policy, produced=_final_image(ancestor)))
-    contents.append(_user_content(turn, policy))
+    contents.append(current)
     return _within_image_limit(contents)
 
 
@@ -183,19 +183,72 @@ def _within_image_limit(contents: list[InputContent]) -> tuple[InputContent, ...
     return tuple(trimmed)
 
 
+def _fit(
+    ancestors: list[Response], current: InputContent, policy: ReplayPolicy
+) -> tuple[tuple[InputContent, ...], int, int]:
+    """The most model turns kept inline (up to the policy's) that keep the request within budget."""
+    inline_turns = min(policy.inline_turns, len(ancestors))
+    contents = _contents(ancestors, current, inline_turns, policy)
+    size = estimate_bytes(contents)
+    while size > policy.budget_bytes and inline_turns > 0:
+        inline_turns -= 1
+        contents = _contents(ancestors, current, inline_turns, policy)
+        size = estimate_bytes(contents)
+    return contents, inline_turns, size
+
+
+INPUT_IMAGE_TOKENS = 560  # per input image, from the pricing page
+
+
+@dataclass(frozen=True)
+class ContextRow:
+    turn: Turn
+    image: ImageVersion | None
+    mode: str  # "inline" (a full model turn, signed), "files" (image as a user part), "text" (words only)
+
+
+@dataclass(frozen=True)
+class ContextPreview:
+    rows: list[ContextRow]
+    images: int
+    input_tokens: int
+    estimated_bytes: int
+
+
+def context_preview(parent: Response | None, policy: ReplayPolicy | None = None) -> ContextPreview:
+    """What the next call would carry if it continued from `parent` (the prompt still to be written)."""
+    policy = policy or ReplayPolicy.from_settings()
+    chain = [*ancestry(parent), parent] if parent is not None else []
+    current = InputContent(role="user", parts=(InputPart(text=""),))
+    contents, inline_turns, size = _fit(chain, current, policy)
+    first_inline = len(chain) - inline_turns
+    sent_images = {
+        part.via_files.row_id
+        for content in contents
+        for part in content.parts
+        if part.via_files is not None and part.via_files.kind == "image"
+    }
+    rows = []
+    for position, response in enumerate(chain):
+        image = _final_image(response)
+        if position >= first_inline:
+            mode = "inline"
+        else:
+            mode = "files" if image is not None and image.pk in sent_images else "text"
+        rows.append(ContextRow(turn=response.turn, image=image, mode=mode))
+    images = sum(1 for content in contents for part in content.parts if part.data is not None or part.via_files)
+    chars = sum(len(part.text or "") for content in contents for part in content.parts)
+    return ContextPreview(
+        rows=rows, images=images, input_tokens=math.ceil(chars / 4) + images * INPUT_IMAGE_TOKENS, estimated_bytes=size
+    )
+
+
 def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
     policy = policy or ReplayPolicy.from_settings()
     response = Response.objects.select_related("turn__conversation__project").get(pk=response_id)
     turn = response.turn
     options = turn.options
-    ancestors = ancestry(response)
-    inline_turns = min(policy.inline_turns, len(ancestors))
-    contents = _contents(ancestors, turn, inline_turns, policy)
-    size = estimate_bytes(contents)
-    while size > policy.budget_bytes and inline_turns > 0:
-        inline_turns -= 1
-        contents = _contents(ancestors, turn, inline_turns, policy)
-        size = estimate_bytes(contents)
+    contents, inline_turns, size = _fit(ancestry(response), _user_content(turn, policy), policy)
     first_reference = turn.references.first()
     aspect = None if options.aspect_ratio == "auto" else options.aspect_ratio
     if aspect is None and first_reference is not None:

@@ -161,3 +161,25 @@ def test_cancelling_a_running_response_stops_its_worker(gemini: LiveEmulator) ->
     asyncio.run(scenario())
     response = turn.responses.get()
     assert response.status == ResponseStatus.CANCELLED and response.parts == [] and not response.images.exists()
+
+
+def test_context_view_shows_what_the_next_call_sends(gemini: LiveEmulator, settings: object) -> None:
+    settings.STUDIO_REPLAY_INLINE_TURNS = 2  # type: ignore[attr-defined]
+    _user, conversation, turns = chain(4, "pia")
+    client = Client()
+    client.login(username="pia", password=PASSWORD)
+    page = client.get(f"/c/{conversation.pk}/context?parent_response=latest")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "4 earlier turns, 4 images" in html
+    assert html.count("full turn, signed") == 2 and html.count("image via Files API") == 2
+    assert "about " in html and "input tokens" in html
+    fresh = client.get(f"/c/{conversation.pk}/context?parent_response=none").content.decode()
+    assert "nothing earlier is sent" in fresh
+    first = turns[0].responses.get()
+    one = client.get(f"/c/{conversation.pk}/context?parent_response={first.pk}").content.decode()
+    assert "1 earlier turn, 1 image" in one
+    stranger = Client()
+    make_user("qin")
+    stranger.login(username="qin", password=PASSWORD)
+    assert stranger.get(f"/c/{conversation.pk}/context").status_code == 404

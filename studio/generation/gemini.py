@@ -123,6 +123,8 @@ def classify(error: BaseException) -> GeminiError:
         code = int(error.code or 0)
         message = error.message or str(error)
         details = str(error.details)
+        if code == 403 and "access the File" in message:
+            return GeminiError("file_missing", message, code=code)  # a cached Files API handle went stale
         if "API_KEY_INVALID" in details or code in {401, 403}:
             return GeminiError("bad_key", message, code=code)
         kind = {429: "rate_limited", 503: "overloaded", 408: "timeout", 504: "timeout"}.get(code)

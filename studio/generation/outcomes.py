@@ -31,6 +31,7 @@ MESSAGES = {
     "bad_request": "Gemini refused the request: {detail}",
     "invalid_response": "Gemini sent a response the studio could not read. Retry; if it persists, tell an admin.",
     "interrupted": "The worker generating this image stopped before it finished. Retry.",
+    "file_missing": "Gemini no longer has an uploaded image this request needs, even after uploading it again. Retry.",
     "internal": "Something went wrong in the studio while generating ({detail}). Retry; an admin can see the log.",
 }
 

@@ -102,13 +102,19 @@ class Pipeline:
     async def _generate(self, job: Job) -> None:
         progress = Progress()
         retries = 0
+        request_base = job.request
+        refreshed_files = False
         while True:
             try:
-                request = await self._with_files(job.request)
+                request = await self._with_files(request_base)
                 async for event in self.gemini.stream(request):
                     await self._apply(job, progress, event)
                 break
             except GeminiError as error:
+                if error.kind == "file_missing" and not refreshed_files and not progress.received:
+                    refreshed_files = True  # the Files API lost a cached upload: upload afresh, once
+                    request_base = _forget_cached_files(request_base)
+                    continue
                 if error.retryable and not progress.received and retries < job.options.retries:
                     retries += 1
                     delay = backoff_delay(retries, base=self.settings.retry_base_s, cap=self.settings.retry_max_s)
@@ -297,6 +303,21 @@ class Pipeline:
                 error_code=code,
                 error_message=message_for(code, detail=detail),
             )
+
+
+def _forget_cached_files(request: ImageRequest) -> ImageRequest:
+    contents = []
+    for content in request.contents:
+        parts = tuple(
+            dataclasses.replace(
+                part, file_uri="", via_files=dataclasses.replace(part.via_files, cached_uri="", cached_expires=None)
+            )
+            if part.via_files is not None
+            else part
+            for part in content.parts
+        )
+        contents.append(dataclasses.replace(content, parts=parts))
+    return dataclasses.replace(request, contents=tuple(contents))
 
 
 def _conversation_of(response_id: int) -> int:

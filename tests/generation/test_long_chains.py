@@ -83,3 +83,41 @@ def test_twenty_turn_4k_chain_with_references_stays_under_the_limit(
     assert any("fileData" in p for p in last[0]["parts"]), "the first turn keeps its large reference"
     cached = ImageVersion.objects.exclude(files_api_uri="").count()
     assert cached == 16
+
+
+def test_files_api_handles_are_reused_refreshed_when_expiring_and_recovered_when_lost(
+    settings: object, start_emulator: StartEmulator
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    emulator = start_emulator()
+    settings.GEMINI_BASE_URL = emulator.url  # type: ignore[attr-defined]
+    settings.STUDIO_REPLAY_INLINE_TURNS = 1  # type: ignore[attr-defined]
+    user = make_user("filo")
+    conversation = make_conversation(user)
+    turns: list[Turn] = []
+
+    def step(prompt: str) -> None:
+        parent = turns[-1].responses.get() if turns else None
+        turns.append(submit(conversation, user, prompt, parent=parent, retries=0))
+        run_all()
+        assert turns[-1].responses.get().status == ResponseStatus.SUCCEEDED
+
+    def uploads() -> int:
+        return sum(1 for r in emulator.requests() if r["path"].startswith("/upload/") and r["query"] == "")
+
+    step("one")
+    step("two")
+    step("three")  # image one leaves the window: uploaded
+    assert uploads() == 1
+    step("four")  # image two leaves; image one's handle is reused
+    assert uploads() == 2
+    first = turns[0].responses.get().final_images[0]
+    ImageVersion.objects.filter(pk=first.pk).update(files_api_expires_at=timezone.now() + dt.timedelta(minutes=5))
+    step("five")  # image one's handle expires within the hour: uploaded again; image three is new
+    assert uploads() == 4
+    emulator.advance_clock(49 * 3600)  # the Files API forgets everything; our cache does not know yet
+    step("six")
+    assert uploads() >= 7, "a 403 for a lost file leads to one fresh upload of every Files API image"

@@ -239,3 +239,20 @@ def test_image_bytes_decode(gemini: LiveEmulator) -> None:
     image = turn.responses.get().final_images[0]
     with Image.open(io.BytesIO(default_storage.open(image.storage_key).read())) as decoded:
         assert decoded.size == (1024, 1024)
+
+
+def test_a_removed_stored_signature_is_caught(gemini: LiveEmulator) -> None:
+    user = make_user("oda")
+    conversation = make_conversation(user)
+    submit(conversation, user, "a tree")
+    run_all()
+    parent = default_parent(conversation=conversation)
+    assert parent is not None
+    parts = parent.parts
+    next(p for p in parts if "image" in p and not p["thought"])["signature"] = None
+    Response.objects.filter(pk=parent.pk).update(parts=parts)
+    turn = submit(conversation, user, "add snow", parent=parent)
+    run_all()
+    failed = turn.responses.get()
+    assert failed.status == ResponseStatus.FAILED
+    assert "Image part is missing a thought_signature in content position 2" in failed.error_message

@@ -94,22 +94,27 @@ def default_parent(*, conversation: Conversation) -> Response | None:
     )
 
 
+def _require_member(user: User, team_id: int | None, what: str) -> None:
+    """Other teams' rows answer exactly like missing ones."""
+    if (
+        team_id is None
+        or not user.is_authenticated
+        or not Membership.objects.filter(user=user, team_id=team_id).exists()
+    ):
+        raise Http404(f"No such {what}")
+
+
 def image_for_member(*, user: User, image_id: int) -> ImageVersion:
     image = ImageVersion.objects.filter(pk=image_id).select_related("response__turn__conversation__project").first()
-    if image is None or not user.is_authenticated:
-        raise Http404("No such image")
-    team_id = image.response.turn.conversation.project.team_id
-    if not Membership.objects.filter(user=user, team_id=team_id).exists():
-        raise Http404("No such image")
+    _require_member(user, image.response.turn.conversation.project.team_id if image else None, "image")
+    assert image is not None
     return image
 
 
 def response_for_member(*, user: User, response_id: int) -> Response:
     response = Response.objects.filter(pk=response_id).select_related("turn__conversation__project").first()
-    if response is None or not user.is_authenticated:
-        raise Http404("No such response")
-    if not Membership.objects.filter(user=user, team_id=response.turn.conversation.project.team_id).exists():
-        raise Http404("No such response")
+    _require_member(user, response.turn.conversation.project.team_id if response else None, "response")
+    assert response is not None
     return response
 
 
@@ -135,8 +140,6 @@ def version_for_member(*, user: User, image_id: int) -> ImageVersion:
 
 def reference_for_member(*, user: User, reference_id: int) -> Reference:
     reference = Reference.objects.filter(pk=reference_id).select_related("turn__conversation__project").first()
-    if reference is None or not user.is_authenticated:
-        raise Http404("No such reference")
-    if not Membership.objects.filter(user=user, team_id=reference.turn.conversation.project.team_id).exists():
-        raise Http404("No such reference")
+    _require_member(user, reference.turn.conversation.project.team_id if reference else None, "reference")
+    assert reference is not None
     return reference

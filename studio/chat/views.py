@@ -134,6 +134,17 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return render(request, "chat/conversation.html", context)
 
 
+def _chosen_parent(user: User, shown: list[BranchStep], choice: str) -> tuple[Response | None, Turn | None]:
+    """The image a new turn edits and the turn it follows. A number ("Edit this"): that image, after
+    its own turn (a branch when it is older); "latest": the shown branch's newest image, after the
+    branch's last turn; "none": a fresh image, after the last turn."""
+    leaf_turn = shown[-1].turn if shown else None
+    if choice.isdigit():
+        parent = selectors.response_for_member(user=user, response_id=int(choice))
+        return parent, parent.turn
+    return (fragments.default_parent(shown) if choice == "latest" else None), leaf_turn
+
+
 def _references(request: HttpRequest, user: User) -> list[ReferenceInput]:
     """The composer sends `reference_order` ("file:N" or "version:ID") with a parallel `reference_role`."""
     files = request.FILES.getlist("reference_files")
@@ -161,17 +172,9 @@ def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
     status = 200
     turn_fragment = ""
     if form.is_valid():
-        choice = form.cleaned_data.get("parent_response") or "latest"
         shown = fragments.branch(conversation=conversation, leaf_id=leaf)
         leaf_turn = shown[-1].turn if shown else None
-        parent: Response | None
-        after: Turn | None
-        if choice.isdigit():  # "Edit this": the turn goes after that image's turn, a branch if older
-            parent = selectors.response_for_member(user=user, response_id=int(choice))
-            after = parent.turn
-        else:  # continue the shown thread, editing its newest image unless a fresh one was asked for
-            parent = fragments.default_parent(shown) if choice == "latest" else None
-            after = leaf_turn
+        parent, after = _chosen_parent(user, shown, form.cleaned_data.get("parent_response") or "latest")
         try:
             turn = services.turn_submit(
                 conversation=conversation,
@@ -307,13 +310,8 @@ def next_call_context(request: HttpRequest, conversation_id: int) -> HttpRespons
     """What the next call would send: the turns, how each image travels, and the input token cost."""
     user = _user(request)
     conversation, _ = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
-    choice = request.GET.get("parent_response", "latest")
-    if choice.isdigit():
-        parent: Response | None = selectors.response_for_member(user=user, response_id=int(choice))
-    elif choice == "none":
-        parent = None
-    else:
-        parent = fragments.default_parent(fragments.branch(conversation=conversation, leaf_id=_leaf(request)))
+    shown = fragments.branch(conversation=conversation, leaf_id=_leaf(request))
+    parent, _ = _chosen_parent(user, shown, request.GET.get("parent_response", "latest"))
     preview = context_preview(parent)
     return render(request, "chat/conversation.html#next-call", {"preview": preview})
 

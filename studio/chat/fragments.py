@@ -7,8 +7,6 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from studio.accounts.models import Membership
-
 from .branches import BranchStep, ConversationTree
 from .models import Conversation, Response, ResponseStatus
 from .selectors import conversation_turns, response_with_images
@@ -32,17 +30,6 @@ def default_parent(steps: list[BranchStep]) -> Response | None:
             if response.status == ResponseStatus.SUCCEEDED and response.final_images:
                 return response
     return None
-
-
-def snapshot_html(*, conversation: Conversation, membership: Membership | None, leaf_id: int | None) -> str:
-    """Everything the shown branch holds now, swapped over whatever the page had."""
-    context = {
-        "conversation": conversation,
-        "steps": branch(conversation=conversation, leaf_id=leaf_id),
-        "can_write": bool(membership and membership.can_write),
-        "oob": True,
-    }
-    return _render("turn-list", context)
 
 
 def turn_html(*, step: BranchStep, can_write: bool, append: bool) -> str:

@@ -65,31 +65,11 @@ def conversation_turns(*, conversation: Conversation) -> list[Turn]:
     )
 
 
-def turn_with_responses(*, turn_id: int) -> Turn | None:
-    return (
-        Turn.objects.filter(pk=turn_id)
-        .select_related("author", "conversation")
-        .prefetch_related(_responses_with_images())
-        .first()
-    )
-
-
 def response_with_images(*, response_id: int) -> Response | None:
     return (
         Response.objects.filter(pk=response_id)
         .select_related("turn")
         .prefetch_related(Prefetch("images", queryset=ImageVersion.objects.order_by("part_index")))
-        .first()
-    )
-
-
-def default_parent(*, conversation: Conversation) -> Response | None:
-    """New turns continue from the latest finished image unless the person picks another."""
-    return (
-        Response.objects.filter(
-            turn__conversation=conversation, status=ResponseStatus.SUCCEEDED, images__is_thought=False
-        )
-        .order_by("-turn__created_at", "-turn_id", "index")
         .first()
     )
 

@@ -106,7 +106,6 @@ def _leaf(request: HttpRequest) -> int | None:
 def _composer_context(
     conversation: Conversation, membership: Membership, steps: list[BranchStep], form: ComposerForm | None = None
 ) -> dict[str, Any]:
-    parent = fragments.default_parent(steps)
     leaf = steps[-1].turn.pk if steps else None
     if form is None:
         form = ComposerForm(initial={**conversation.project.options.to_dict(), "parent_response": "latest"})
@@ -114,7 +113,6 @@ def _composer_context(
         "conversation": conversation,
         "composer": form,
         "can_write": membership.can_write,
-        "parent": parent,
         "leaf": leaf,
         "versions": selectors.project_versions(project_id=conversation.project_id),
     }

@@ -177,7 +177,7 @@ class Pipeline:
                 worker_id=self.worker_id,
                 conversation_id=job.conversation_id,
                 billable=True,
-                first_event_at=_now(),
+                first_event_at=timezone.now(),
             )
         if event.usage:
             progress.usage = event.usage
@@ -327,7 +327,3 @@ def _conversation_of(response_id: int) -> int:
 
 def _b64(value: bytes | None) -> str | None:
     return base64.b64encode(value).decode("ascii") if value else None
-
-
-def _now() -> Any:
-    return timezone.now()

@@ -12,8 +12,8 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from studio.chat.fragments import branch, default_parent
 from studio.chat.models import ImageVersion, Response, ResponseStatus
-from studio.chat.selectors import default_parent
 from studio.emulator.server import free_port
 from tests.live_emulator import LiveEmulator, StartEmulator
 from tests.studio_world import make_conversation, make_user, run_all, submit
@@ -81,7 +81,7 @@ def test_second_turn_replays_history_with_signatures(gemini: LiveEmulator) -> No
     conversation = make_conversation(user)
     submit(conversation, user, "a red barn")
     run_all()
-    parent = default_parent(conversation=conversation)
+    parent = default_parent(branch(conversation=conversation, leaf_id=None))
     assert parent is not None
     second = submit(conversation, user, "make it night", parent=parent)
     run_all()
@@ -103,7 +103,7 @@ def test_an_altered_stored_signature_is_caught(gemini: LiveEmulator) -> None:
     conversation = make_conversation(user)
     submit(conversation, user, "a tree")
     run_all()
-    parent = default_parent(conversation=conversation)
+    parent = default_parent(branch(conversation=conversation, leaf_id=None))
     assert parent is not None
     parts = parent.parts
     image_part = next(p for p in parts if "image" in p and not p["thought"])
@@ -246,7 +246,7 @@ def test_a_removed_stored_signature_is_caught(gemini: LiveEmulator) -> None:
     conversation = make_conversation(user)
     submit(conversation, user, "a tree")
     run_all()
-    parent = default_parent(conversation=conversation)
+    parent = default_parent(branch(conversation=conversation, leaf_id=None))
     assert parent is not None
     parts = parent.parts
     next(p for p in parts if "image" in p and not p["thought"])["signature"] = None

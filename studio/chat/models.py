@@ -15,6 +15,7 @@ from django.db import models
 
 from studio.accounts.models import Team
 
+from .imagestore import MIME_EXTENSION
 from .options import GenerationOptions
 
 
@@ -179,7 +180,7 @@ class ImageVersion(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(self.mime_type, "bin")
+        return MIME_EXTENSION.get(self.mime_type, "bin")
 
 
 class ReferenceRole(models.TextChoices):

@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
-from .imagestore import THUMBNAIL_EDGE, sniff_mime
+from .imagestore import MIME_EXTENSION, sniff_mime, thumbnail_webp
 from .models import ImageVersion, Reference, ReferenceRole, Turn
 
 MAX_REFERENCES = 14
@@ -136,16 +136,6 @@ def check_references(items: list[ReferenceInput]) -> list[CheckedReference]:
     return checked
 
 
-def _thumbnail(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (THUMBNAIL_EDGE, THUMBNAIL_EDGE))
-        thumb = image.convert("RGB")
-        thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
-        out = io.BytesIO()
-        thumb.save(out, "WEBP", quality=85, method=0)
-        return out.getvalue()
-
-
 def store_references(*, turn: Turn, checked: list[CheckedReference], written: list[str]) -> list[Reference]:
     """Create the rows; new files' keys go to `written` so a failed transaction can delete them."""
     rows = []
@@ -154,10 +144,11 @@ def store_references(*, turn: Turn, checked: list[CheckedReference], written: li
             key, thumb = item.version.storage_key, item.version.thumbnail_key
         else:
             stem = f"conversations/{turn.conversation_id}/references/{turn.pk}-{position}"
-            extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(item.mime_type, "heic")
-            key = default_storage.save(f"{stem}.{extension}", ContentFile(item.data))
+            key = default_storage.save(f"{stem}.{MIME_EXTENSION[item.mime_type]}", ContentFile(item.data))
             written.append(key)
-            thumb = default_storage.save(f"{stem}.thumb.webp", ContentFile(_thumbnail(item.data)))
+            with Image.open(io.BytesIO(item.data)) as image:
+                thumbnail = thumbnail_webp(image)
+            thumb = default_storage.save(f"{stem}.thumb.webp", ContentFile(thumbnail))
             written.append(thumb)
         rows.append(
             Reference(

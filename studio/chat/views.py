@@ -23,6 +23,7 @@ from studio.generation.history import context_preview
 from . import fragments, selectors, services, versions
 from .branches import BranchStep
 from .forms import ComposerForm, ProjectForm
+from .imagestore import MIME_EXTENSION
 from .models import Conversation, ImageVersion, Response, Turn
 from .options import GenerationOptions, InvalidOptions
 from .references import ReferenceInput
@@ -297,7 +298,7 @@ def image_rendition(request: HttpRequest, image_id: int) -> FileResponse:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
     if not image.rendition_key:
         raise Http404("This image has no converted copy; download the original.")
-    extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}[image.rendition_mime_type]
+    extension = MIME_EXTENSION[image.rendition_mime_type]
     filename = _download_name(image, extension) if request.GET.get("download") else None
     return _file(image.rendition_key, image.rendition_mime_type, filename=filename)
 

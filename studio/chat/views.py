@@ -194,15 +194,14 @@ def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 response = HttpResponse(status=204)
                 response["HX-Redirect"] = f"{reverse('chat:conversation', args=[conversation.pk])}?leaf={turn.pk}"
                 return response
-            leaf = turn.pk
-            step = fragments.branch(conversation=conversation, leaf_id=turn.pk)[-1]
-            turn_fragment = fragments.turn_html(step=step, can_write=membership.can_write, append=True)
+            shown = fragments.branch(conversation=conversation, leaf_id=turn.pk)
+            turn_fragment = fragments.turn_html(step=shown[-1], can_write=membership.can_write, append=True)
             kept = {k: v for k, v in form.cleaned_data.items() if k not in {"prompt", "parent_response"}}
             form = ComposerForm(initial={**kept, "parent_response": "latest"})
     else:
         status = 422
-    steps = fragments.branch(conversation=conversation, leaf_id=leaf)
-    context = _composer_context(conversation, membership, steps, form)
+        shown = fragments.branch(conversation=conversation, leaf_id=leaf)
+    context = _composer_context(conversation, membership, shown, form)
     html = render_to_string("chat/conversation.html#composer", context, request=request)
     return HttpResponse(html + turn_fragment, status=status)
 

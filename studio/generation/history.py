@@ -122,27 +122,59 @@ def estimate_bytes(contents: tuple[InputContent, ...]) -> int:
 
 
 def ancestry(response: Response) -> list[Response]:
-    """The chosen responses from the root to this response's parent, oldest first."""
-    chain: list[Response] = []
-    parent = response.turn.parent_response
-    while parent is not None:
-        chain.append(parent)
-        parent = parent.turn.parent_response
-    chain.reverse()
-    return chain
+    """The chosen responses from the root to this response's parent, oldest first: the chain is found
+    from one list of parent links, then loaded in one query with its images and references."""
+    parent_of = dict(
+        Response.objects.filter(turn__conversation_id=response.turn.conversation_id).values_list(
+            "pk", "turn__parent_response_id"
+        )
+    )
+    ids: list[int] = []
+    parent_id = response.turn.parent_response_id
+    while parent_id is not None:
+        ids.append(parent_id)
+        parent_id = parent_of.get(parent_id)
+    # Parts carry the signatures (up to ~1 MB each); only the ancestors replayed in full read them.
+    rows = (
+        Response.objects.select_related("turn")
+        .prefetch_related("images", "turn__references")
+        .defer("parts", "usage", "grounding", "thoughts_text")
+        .in_bulk(ids)
+    )
+    return [rows[pk] for pk in reversed(ids)]
 
 
-def _contents(
-    ancestors: list[Response], current: InputContent, inline_turns: int, policy: ReplayPolicy
-) -> tuple[InputContent, ...]:
+class _Pieces:
+    """Each ancestor's contents, built once however many window sizes are tried (they read image
+    bytes from storage)."""
+
+    def __init__(self, ancestors: list[Response], policy: ReplayPolicy) -> None:
+        self.ancestors = ancestors
+        self.policy = policy
+        self._inline: dict[int, tuple[InputContent, InputContent]] = {}
+        self._collapsed: dict[int, InputContent] = {}
+
+    def inline(self, position: int) -> tuple[InputContent, InputContent]:
+        if position not in self._inline:
+            ancestor = self.ancestors[position]
+            self._inline[position] = (_user_content(ancestor.turn, self.policy), _model_content(ancestor))
+        return self._inline[position]
+
+    def collapsed(self, position: int) -> InputContent:
+        if position not in self._collapsed:
+            ancestor = self.ancestors[position]
+            self._collapsed[position] = _user_content(ancestor.turn, self.policy, produced=_final_image(ancestor))
+        return self._collapsed[position]
+
+
+def _contents(pieces: _Pieces, current: InputContent, inline_turns: int) -> tuple[InputContent, ...]:
     contents: list[InputContent] = []
-    first_inline = len(ancestors) - inline_turns
-    for position, ancestor in enumerate(ancestors):
+    first_inline = len(pieces.ancestors) - inline_turns
+    for position in range(len(pieces.ancestors)):
         if position >= first_inline:
-            contents.append(_user_content(ancestor.turn, policy))
-            contents.append(_model_content(ancestor))
+            contents.extend(pieces.inline(position))
         else:
-            contents.append(_user_content(ancestor.turn, policy, produced=_final_image(ancestor)))
+            contents.append(pieces.collapsed(position))
     contents.append(current)
     return _within_image_limit(contents)
 
@@ -188,11 +220,12 @@ def _fit(
 ) -> tuple[tuple[InputContent, ...], int, int]:
     """The most model turns kept inline (up to the policy's) that keep the request within budget."""
     inline_turns = min(policy.inline_turns, len(ancestors))
-    contents = _contents(ancestors, current, inline_turns, policy)
+    pieces = _Pieces(ancestors, policy)
+    contents = _contents(pieces, current, inline_turns)
     size = estimate_bytes(contents)
     while size > policy.budget_bytes and inline_turns > 0:
         inline_turns -= 1
-        contents = _contents(ancestors, current, inline_turns, policy)
+        contents = _contents(pieces, current, inline_turns)
         size = estimate_bytes(contents)
     return contents, inline_turns, size
 

@@ -110,7 +110,7 @@ async def studio_seconds(prompt: str) -> tuple[float, int]:
     socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/conversations/{conversation.pk}/")
     socket.scope["user"] = membership.user
     await socket.connect()
-    await socket.receive_from()  # snapshot
+    await socket.receive_from(timeout=10)  # snapshot
     options = GenerationOptions(aspect_ratio="16:9", image_size="2K")
     started = time.perf_counter()
     turn = await database_sync_to_async(services.turn_submit)(

@@ -18,6 +18,9 @@ from tests.studio_world import make_conversation, make_user, run_queued, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Channels waits 1 s by default; a snapshot renders from the database, so give a loaded machine time.
+SOCKET_WAIT = 10
+
 
 def communicator(conversation_id: int, user: Any) -> WebsocketCommunicator:
     socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/conversations/{conversation_id}/")
@@ -40,7 +43,7 @@ def test_anonymous_is_closed_with_4401() -> None:
         socket = communicator(1, AnonymousUser())
         connected, _ = await socket.connect()
         assert connected
-        assert await socket.receive_output() == {"type": "websocket.close", "code": 4401}
+        assert await socket.receive_output(timeout=SOCKET_WAIT) == {"type": "websocket.close", "code": 4401}
 
     asyncio.run(scenario())
 
@@ -52,10 +55,10 @@ def test_other_team_is_closed_with_4403() -> None:
     async def scenario() -> None:
         socket = communicator(conversation.pk, stranger)
         await socket.connect()
-        assert await socket.receive_output() == {"type": "websocket.close", "code": 4403}
+        assert await socket.receive_output(timeout=SOCKET_WAIT) == {"type": "websocket.close", "code": 4403}
         missing = communicator(999999, stranger)
         await missing.connect()
-        assert await missing.receive_output() == {"type": "websocket.close", "code": 4403}
+        assert await missing.receive_output(timeout=SOCKET_WAIT) == {"type": "websocket.close", "code": 4403}
 
     asyncio.run(scenario())
 
@@ -69,7 +72,7 @@ def test_snapshot_then_live_events(gemini: LiveEmulator) -> None:
         socket = communicator(conversation.pk, user)
         connected, _ = await socket.connect()
         assert connected
-        snapshot = await socket.receive_from()
+        snapshot = await socket.receive_from(timeout=SOCKET_WAIT)
         assert snapshot.startswith('\n    <div id="turns"') or '<div id="turns"' in snapshot
         assert 'hx-swap-oob="true"' in snapshot.split(">")[0] + ">"
         assert f'id="turn-{first.pk}"' in snapshot and "an old turn" in snapshot
@@ -109,7 +112,7 @@ def test_reconnect_snapshot_shows_the_current_state(gemini: LiveEmulator) -> Non
     async def scenario() -> None:
         socket = communicator(conversation.pk, user)
         await socket.connect()
-        snapshot = await socket.receive_from()
+        snapshot = await socket.receive_from(timeout=SOCKET_WAIT)
         assert "response-succeeded" in snapshot and "/media/v/" in snapshot
         await socket.disconnect()
 
@@ -128,7 +131,7 @@ def test_viewer_gets_the_stream_without_controls(gemini: LiveEmulator) -> None:
         socket = communicator(conversation.pk, viewer)
         connected, _ = await socket.connect()
         assert connected
-        assert '<div id="turns"' in await socket.receive_from()
+        assert '<div id="turns"' in await socket.receive_from(timeout=SOCKET_WAIT)
         await socket.disconnect()
 
     asyncio.run(scenario())

@@ -9,6 +9,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,8 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.state = EmulatorState(config)
         self.config = config
+        # Drawing has its own threads, so a crowd's images never queue ahead of reading new requests.
+        self._drawing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="emulator-draw")
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -204,6 +207,9 @@ class Emulator:
         return response
 
     async def _model_method(self, request: Request, raw: bytes) -> Response:
+        # The model's latency runs from the request's arrival, so our own parsing and rendering (which
+        # queue behind other requests' work in a crowd) overlap it, as a real call's wall time would.
+        arrived = asyncio.get_running_loop().time()
         version = self._version(request)
         model, _, method = request.path_params["model_method"].partition(":")
         self._require_key(request)
@@ -229,17 +235,18 @@ class Emulator:
         seed = scenario.seed if scenario.seed is not None else self.config.seed
         parsed = await asyncio.to_thread(self._parse, body, model, seed)
         first_ms = scenario.latency_ms if scenario.latency_ms is not None else self.config.latency_first_ms
-        # The model's latency and our rendering overlap, as a real call's wall time would.
-        plan_task = asyncio.ensure_future(asyncio.to_thread(self._plan, parsed, scenario, seed))
-        await asyncio.sleep(self._delay(first_ms))
-        answer = await plan_task
+        answer = await asyncio.to_thread(self._plan, parsed, scenario, seed)
+        loop = asyncio.get_running_loop()
+        drawing = loop.run_in_executor(self._drawing, answer.resolve)
+        await asyncio.sleep(max(0.0, arrived + self._delay(first_ms) - loop.time()))
         if method == "generateContent":
             if scenario.stall:
                 await asyncio.Event().wait()
+            await drawing
             return google_json(answer.merged())
-        return self._stream(answer, scenario)
+        return self._stream(answer, scenario, drawing)
 
-    def _stream(self, answer: Answer, scenario: Scenario) -> Response:
+    def _stream(self, answer: Answer, scenario: Scenario, drawing: asyncio.Future[Any]) -> Response:
         event_ms = scenario.event_delay_ms if scenario.event_delay_ms is not None else self.config.latency_event_ms
         break_at: int | None = None
         break_code = 503
@@ -255,13 +262,15 @@ class Emulator:
         async def events() -> AsyncIterator[str]:
             if scenario.stall:
                 await asyncio.Event().wait()
-            for index, event in enumerate(answer.events):
+            for index in range(len(answer.events)):
                 if index:
                     await asyncio.sleep(self._delay(event_ms))
                 if break_at is not None and index >= break_at:
                     yield f"data: {_dumps(errors.server_fault(break_code).body())}\r\n\r\n"
                     return
-                yield f"data: {_dumps(event)}\r\n\r\n"
+                if callable(answer.events[index]):
+                    await drawing  # thoughts went out while the image was drawn; now it is needed
+                yield f"data: {_dumps(answer.events[index])}\r\n\r\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

@@ -55,19 +55,31 @@ def prompt_usage(request: GenerateRequest) -> tuple[int, list[dict[str, Any]]]:
     return text + images, details
 
 
+Event = dict[str, Any]
+PendingEvent = Event | Callable[[], Event]
+
+
 @dataclass
 class Answer:
-    """The planned answer; `events` are complete GenerateContentResponse dicts."""
+    """The planned answer: GenerateContentResponse dicts, in stream order. Events that carry the image
+    are planned as functions and made by `resolve()`, so a stream can send its thoughts while the
+    image is still being drawn, as Gemini does."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[PendingEvent] = field(default_factory=list)
+
+    def resolve(self) -> list[Event]:
+        """Render whatever is still pending (CPU-bound: call from a worker thread)."""
+        self.events = [event() if callable(event) else event for event in self.events]
+        return [event for event in self.events if not callable(event)]
 
     def merged(self) -> dict[str, Any]:
         """The non-streaming response: all parts in one candidate, final metadata."""
-        last = dict(self.events[-1])
+        events = self.resolve()
+        last = dict(events[-1])
         if "candidates" not in last:
             return last
         parts: list[dict[str, Any]] = []
-        for event in self.events:
+        for event in events:
             for candidate in event.get("candidates", []):
                 for part in candidate.get("content", {}).get("parts", []):
                     if set(part) == {"text"} and not part["text"]:
@@ -195,7 +207,7 @@ class Planner:
         thought_tokens += hidden_thinking
 
         wants_image = "IMAGE" in request.modalities and scenario.outcome not in {"refusal"}
-        final_image: RenderedImage | None = None
+        image: Callable[[], RenderedImage] | None = None
         if wants_image and scenario.outcome not in {"image_safety", "no_image"}:
             spec = ImageSpec(
                 prompt=request.prompt,
@@ -207,15 +219,16 @@ class Planner:
                 references=tuple(request.current_images()),
                 fmt="png" if mime_mode == "png" else "jpeg",
             )
-            final_image = self._render(spec)
+            image = _once(lambda: self._render(spec))
             if thoughts_on and interim:
-                drafts = [render_draft(final_image, n, interim) for n in range(1, interim)] + [final_image]
-                for draft in drafts:  # the last interim image equals the final image
-                    part = {
-                        "inlineData": {"mimeType": _label(draft, mime_mode), "data": b64encode_std(draft.data)},
-                        "thought": True,
-                    }
-                    answer.events.append(event([part], usage(0, 0)))
+                for number in range(1, interim + 1):  # the last interim image equals the final image
+
+                    def interim_event(number: int = number, image: Callable[[], RenderedImage] = image) -> Event:
+                        draft = image() if number == interim else render_draft(image(), number, interim)
+                        data = {"mimeType": _label(draft, mime_mode), "data": b64encode_std(draft.data)}
+                        return event([{"inlineData": data, "thought": True}], usage(0, 0))
+
+                    answer.events.append(interim_event)
 
         if scenario.outcome in {"image_safety", "no_image"}:
             reason = "IMAGE_SAFETY" if scenario.outcome == "image_safety" else "NO_IMAGE"
@@ -237,18 +250,23 @@ class Planner:
             signed_first = True
             candidates_tokens += text_tokens(answer_text)
             answer.events.append(event([part], usage(candidates_tokens, thought_tokens)))
-        if final_image is not None:
-            part = {
-                "inlineData": {"mimeType": _label(final_image, mime_mode), "data": b64encode_std(final_image.data)},
-                "thoughtSignature": self._sign("image", final_image.data, request.digest, 1),
-            }
+        if image is not None:
             signed_first = True
             candidates_tokens += IMAGE_TOKENS[request.image_size]
-            answer.events.append(event([part], usage(candidates_tokens, thought_tokens)))
+
+            def final_event(image: Callable[[], RenderedImage] = image, tokens: int = candidates_tokens) -> Event:
+                final = image()
+                part = {
+                    "inlineData": {"mimeType": _label(final, mime_mode), "data": b64encode_std(final.data)},
+                    "thoughtSignature": self._sign("image", final.data, request.digest, 1),
+                }
+                return event([part], usage(tokens, thought_tokens))
+
+            answer.events.append(final_event)
         assert signed_first, "an answer has at least one signed part"
 
         details = []
-        if final_image is not None:
+        if image is not None:
             details.append({"modality": "IMAGE", "tokenCount": IMAGE_TOKENS[request.image_size]})
         if answer_text:
             details.append({"modality": "TEXT", "tokenCount": text_tokens(answer_text)})
@@ -276,6 +294,18 @@ class Planner:
         if request.edit_base() is not None and request.turn > 1:
             return f"Here is the edited image: {prompt}"
         return f"Here is the image you asked for: {prompt}"
+
+
+def _once(make: Callable[[], RenderedImage]) -> Callable[[], RenderedImage]:
+    """Draw the image on first use only: the interim and final events share it."""
+    made: list[RenderedImage] = []
+
+    def get() -> RenderedImage:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
 
 
 def _label(image: RenderedImage, mode: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -138,3 +139,39 @@ def test_all_api_versions_are_served(emulator: LiveEmulator) -> None:
     for version in ("v1", "v1beta", "v1alpha"):
         response, text = raw_stream(emulator, REST_BODY, version)
         assert response.status_code == 200 and events_of(text)
+
+
+def test_thoughts_stream_while_the_image_is_still_being_drawn(emulator: LiveEmulator) -> None:
+    """Like Gemini, the emulator sends thought summaries before the image exists: with every drawing
+    thread held, the thoughts still arrive; the image follows once drawing is free again."""
+    drawing = emulator.app.state.emulator._drawing
+    release = threading.Event()
+    held = [drawing.submit(release.wait) for _ in range(drawing._max_workers)]
+    body = {**REST_BODY, "contents": [{"role": "user", "parts": [{"text": "a harbour, drawn later"}]}]}
+    body.pop("tools")
+    lines: list[dict[str, Any]] = []
+    try:
+        with httpx.stream(
+            "POST",
+            f"{emulator.url}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse",
+            json=body,
+            headers={"x-goog-api-key": "k"},
+            timeout=30,
+        ) as response:
+            chunks = response.iter_lines()
+            while True:
+                line = next(chunks)
+                if not line:
+                    continue
+                event = json.loads(line.removeprefix("data: "))
+                lines.append(event)
+                part = event["candidates"][0]["content"]["parts"][0]
+                if not (part.get("thought") and "text" in part):
+                    break  # the first event that needs the image: it can only come after the release
+                if len(lines) == 4:
+                    assert not any(f.done() for f in held), "four thought events arrived while drawing was held"
+                    release.set()
+    finally:
+        release.set()
+    assert len(lines) >= 5
+    assert "inlineData" in lines[-1]["candidates"][0]["content"]["parts"][0]

@@ -9,20 +9,22 @@ from .pipeline import Pipeline, PipelineSettings
 from .runner import Runner, RunnerSettings, new_worker_id
 
 
-def gemini_settings() -> GeminiSettings:
+def gemini_settings(*, concurrency: int | None = None) -> GeminiSettings:
     return GeminiSettings(
         api_key=settings.GEMINI_API_KEY,
         base_url=settings.GEMINI_BASE_URL,
         vertex_project=settings.GEMINI_VERTEX_PROJECT,
         vertex_location=settings.GEMINI_VERTEX_LOCATION,
         timeout_s=settings.GEMINI_TIMEOUT_S,
+        # Every running job holds one streaming call; Files API uploads may need a few more.
+        max_connections=(concurrency or settings.STUDIO_RUNNER_CONCURRENCY) + 8,
     )
 
 
-def build_pipeline(worker_id: str) -> Pipeline:
+def build_pipeline(worker_id: str, *, concurrency: int | None = None) -> Pipeline:
     return Pipeline(
         worker_id=worker_id,
-        gemini=GeminiClient(gemini_settings()),
+        gemini=GeminiClient(gemini_settings(concurrency=concurrency)),
         settings=PipelineSettings(
             retry_base_s=settings.STUDIO_RETRY_BASE_S,
             retry_max_s=settings.STUDIO_RETRY_MAX_S,
@@ -33,7 +35,7 @@ def build_pipeline(worker_id: str) -> Pipeline:
 
 def build_runner(*, concurrency: int | None = None, worker_id: str | None = None) -> Runner:
     worker_id = worker_id or new_worker_id()
-    pipeline = build_pipeline(worker_id)
+    pipeline = build_pipeline(worker_id, concurrency=concurrency)
     return Runner(
         run_job=pipeline.run,
         worker_id=worker_id,

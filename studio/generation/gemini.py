@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx2
 import pydantic
 from google import genai
 from google.genai import errors, types
@@ -35,18 +36,26 @@ class GeminiSettings:
     vertex_location: str = "global"
     timeout_s: float = 300.0
     api_version: str = "v1beta"
+    # The SDK's HTTP client keeps at most 100 connections (20 idle) by default: a runner allowed more
+    # calls at once would queue the rest behind whole generations. Size the pool to the runner.
+    max_connections: int = 100
 
 
 def _client(settings: GeminiSettings) -> genai.Client:
     timeout_ms = int(settings.timeout_s * 1000)
+    pool = {
+        "limits": httpx2.Limits(
+            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+        )
+    }
     if settings.vertex_project:
         return genai.Client(
             vertexai=True,
             project=settings.vertex_project,
             location=settings.vertex_location,
-            http_options=types.HttpOptions(timeout=timeout_ms),
+            http_options=types.HttpOptions(timeout=timeout_ms, async_client_args=pool),
         )
-    options = types.HttpOptions(api_version=settings.api_version, timeout=timeout_ms)
+    options = types.HttpOptions(api_version=settings.api_version, timeout=timeout_ms, async_client_args=pool)
     if settings.base_url:
         options.base_url = settings.base_url
     return genai.Client(api_key=settings.api_key or "emulator", http_options=options)

@@ -1,0 +1,54 @@
+"""The studio's Gemini client keeps one open call per running job, however many the runner allows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from studio.generation.gemini import GeminiClient, GeminiSettings
+from studio.generation.messages import ImageRequest, InputContent, InputPart
+from tests.live_emulator import StartEmulator
+
+MODEL = "gemini-3-pro-image-preview"
+
+
+def stalled_request(index: int) -> ImageRequest:
+    prompt = f"pool {index} [[emulator: stall]]"  # the emulator logs the call, then never answers
+    return ImageRequest(model=MODEL, contents=(InputContent(role="user", parts=(InputPart(text=prompt),)),))
+
+
+async def calls_reaching_gemini(start_emulator: StartEmulator, *, calls: int, max_connections: int, expect: int) -> int:
+    """Start `calls` streams at once; wait until `expect` reached the emulator, then a little longer."""
+    emulator = start_emulator(log_requests=calls + 10)
+    client = GeminiClient(GeminiSettings(api_key="k", base_url=emulator.url, max_connections=max_connections))
+
+    async def call(index: int) -> None:
+        async for _event in client.stream(stalled_request(index)):
+            pass
+
+    async def arrived() -> int:
+        logged = await asyncio.to_thread(emulator.requests)
+        return sum(1 for r in logged if "GenerateContent" in r["path"])
+
+    tasks = [asyncio.create_task(call(i)) for i in range(calls)]
+    try:
+        for _ in range(200):
+            if await arrived() >= expect:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # any call held back only by a busy loop would have arrived by now
+        return await arrived()
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_pool_sized_to_the_runner_lets_every_call_through(start_emulator: StartEmulator) -> None:
+    assert await calls_reaching_gemini(start_emulator, calls=120, max_connections=128, expect=120) == 120
+
+
+async def test_a_smaller_pool_holds_calls_back(start_emulator: StartEmulator) -> None:
+    """Why the pool is sized: the SDK's default of 100 connections would queue the 101st generation."""
+    assert await calls_reaching_gemini(start_emulator, calls=120, max_connections=100, expect=100) == 100

@@ -62,7 +62,8 @@ class Progress:
     grounding: dict[str, Any] | None = None
     model_version: str = ""
     last_flush: float = 0.0
-    unflushed: bool = False
+    # What the next write carries: the first event's billing mark, new thoughts, the answer's text.
+    pending: dict[str, Any] = field(default_factory=dict)
     stored: dict[str, StoredImage] = field(default_factory=dict)  # by sha256: drafts often equal the final
 
 
@@ -71,6 +72,9 @@ class PipelineSettings:
     retry_base_s: float = 1.0
     retry_max_s: float = 30.0
     thought_flush_s: float = 0.15
+    # Past this many jobs at once the flush interval grows in proportion, so a crowd costs a bounded
+    # number of writes a second instead of one per streamed thought.
+    flush_jobs: int = 16
 
 
 class Pipeline:
@@ -86,8 +90,16 @@ class Pipeline:
         self.gemini = gemini
         self.settings = settings or PipelineSettings()
         self._sleep = sleep
+        self._running = 0
 
     async def run(self, response_id: int) -> None:
+        self._running += 1
+        try:
+            await self._run(response_id)
+        finally:
+            self._running -= 1
+
+    async def _run(self, response_id: int) -> None:
         try:
             job = await db(load_job)(response_id)
         except Exception as error:
@@ -98,6 +110,10 @@ class Pipeline:
             await self._generate(job)
         except records.LeaseLost:
             logger.warning("response %s: lease lost; another worker or the reaper owns it now", response_id)
+
+    @property
+    def flush_interval(self) -> float:
+        return self.settings.thought_flush_s * max(1.0, self._running / self.settings.flush_jobs)
 
     async def _generate(self, job: Job) -> None:
         progress = Progress()
@@ -128,7 +144,6 @@ class Pipeline:
             except UnreadableImage as error:
                 await self._fail(job, progress, GeminiError("invalid_response", str(error)), retries)
                 return
-        await self._flush_thoughts(job, progress, force=True)
         await self._complete(job, progress)
 
     # -- the Files API ------------------------------------------------------------------------
@@ -172,13 +187,9 @@ class Pipeline:
     async def _apply(self, job: Job, progress: Progress, event: StreamEvent) -> None:
         if not progress.received:
             progress.received = True
-            await db(records.response_save_progress)(
-                response_id=job.response_id,
-                worker_id=self.worker_id,
-                conversation_id=job.conversation_id,
-                billable=True,
-                first_event_at=timezone.now(),
-            )
+            # Billable from the first byte, so a crash after it fails the response instead of
+            # requeueing it (which could bill twice). It rides on the write just below.
+            progress.pending.update(billable=True, first_event_at=timezone.now())
         if event.usage:
             progress.usage = event.usage
         if event.model_version:
@@ -189,37 +200,29 @@ class Pipeline:
             progress.grounding = event.grounding
         for part in event.parts:
             if part.data is not None:
-                await self._flush_thoughts(job, progress, force=True)
                 await self._store_image(job, progress, part)
             elif part.thought:
                 progress.thoughts += part.text or ""
                 progress.parts.append({"text": part.text or "", "thought": True, "signature": None})
-                progress.unflushed = True
+                progress.pending["thoughts_text"] = progress.thoughts
             else:
-                await self._flush_thoughts(job, progress, force=True)
                 progress.text += part.text or ""
                 progress.parts.append({"text": part.text or "", "thought": False, "signature": _b64(part.signature)})
-                await db(records.response_save_progress)(
-                    response_id=job.response_id,
-                    worker_id=self.worker_id,
-                    conversation_id=job.conversation_id,
-                    parts=progress.parts,
-                    text=progress.text,
-                )
-        await self._flush_thoughts(job, progress)
+                progress.pending.update(parts=progress.parts, text=progress.text)
+        first = "first_event_at" in progress.pending
+        await self._flush(job, progress, force=first)
 
-    async def _flush_thoughts(self, job: Job, progress: Progress, *, force: bool = False) -> None:
-        if not progress.unflushed:
+    async def _flush(self, job: Job, progress: Progress, *, force: bool = False) -> None:
+        """Write what is pending: at once for the first event, else at most once per flush interval.
+        Images and the ending carry whatever is pending with them, so nothing waits for long."""
+        if not progress.pending:
             return
         now = time.monotonic()
-        if not force and now - progress.last_flush < self.settings.thought_flush_s:
+        if not force and now - progress.last_flush < self.flush_interval:
             return
-        progress.last_flush, progress.unflushed = now, False
+        fields, progress.pending, progress.last_flush = progress.pending, {}, now
         await db(records.response_save_progress)(
-            response_id=job.response_id,
-            worker_id=self.worker_id,
-            conversation_id=job.conversation_id,
-            thoughts_text=progress.thoughts,
+            response_id=job.response_id, worker_id=self.worker_id, conversation_id=job.conversation_id, **fields
         )
 
     async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
@@ -231,6 +234,8 @@ class Pipeline:
                 store_image, data=part.data, folder=job.folder, output_format=job.options.output_format
             )
             progress.stored[digest] = stored
+        fields, progress.pending, progress.last_flush = progress.pending, {}, time.monotonic()
+        fields.pop("parts", None)  # the image's own write saves the parts, with the image in them
         await db(records.image_version_create)(
             response_id=job.response_id,
             worker_id=self.worker_id,
@@ -241,6 +246,7 @@ class Pipeline:
             label_mime_type=part.mime_type,
             signature=_b64(part.signature) or "",
             parts=progress.parts,
+            **fields,
         )
         if not part.thought:
             progress.final_images += 1
@@ -271,8 +277,9 @@ class Pipeline:
             grounding=progress.grounding,
             model_version=progress.model_version,
             cost_usd=response_cost(job.request.model, progress.usage, queries),
-            thoughts_text=progress.thoughts,
+            **{**progress.pending, "thoughts_text": progress.thoughts, "parts": progress.parts, "text": progress.text},
         )
+        progress.pending = {}
 
     async def _fail(self, job: Job, progress: Progress, error: GeminiError, retries: int) -> None:
         code = (
@@ -289,6 +296,7 @@ class Pipeline:
             error_code=code,
             error_message=message_for(code, detail=detail, retries=retries),
             thoughts_text=progress.thoughts,
+            **{key: value for key, value in progress.pending.items() if key in {"billable", "first_event_at"}},
         )
 
     async def _finish_failed_raw(self, response_id: int, code: str, detail: str) -> None:

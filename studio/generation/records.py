@@ -93,10 +93,10 @@ def image_version_create(
     label_mime_type: str,
     signature: str,
     parts: list[dict[str, Any]],
+    **fields: Any,
 ) -> ImageVersion:
-    with transaction.atomic():
-        if not _fenced(response_id, worker_id).select_for_update().exists():
-            raise LeaseLost(response_id)
+    """Add an image and its part; `fields` are other pending response fields saved in the same write."""
+    with transaction.atomic():  # the fenced update comes last: losing the lease rolls the image back too
         image = ImageVersion.objects.create(
             response_id=response_id,
             part_index=part_index,
@@ -116,7 +116,9 @@ def image_version_create(
         parts.append(
             {"image": image.pk, "mime_type": label_mime_type, "thought": is_thought, "signature": signature or None}
         )
-        _fenced(response_id, worker_id).update(parts=parts, billable=True, updated_at=timezone.now())
+        if not _fenced(response_id, worker_id).update(**fields, parts=parts, billable=True, updated_at=timezone.now()):
+            parts.pop()
+            raise LeaseLost(response_id)
         publish_on_commit(conversation_id, "response", response_id=response_id)
     return image
 
@@ -126,20 +128,19 @@ def response_finish(
 ) -> None:
     """End the job in one transaction. A failure discards partial output, so nothing half-written remains."""
     with transaction.atomic():
-        fenced = _fenced(response_id, worker_id)
-        if not fenced.select_for_update().exists():
-            raise LeaseLost(response_id)
         if discard_output:
-            ImageVersion.objects.filter(response_id=response_id).delete()
             fields.update(parts=[], text="")
-        fenced.update(
+        if not _fenced(response_id, worker_id).update(
             status=status,
             lease_owner="",
             lease_expires_at=None,
             finished_at=timezone.now(),
             updated_at=timezone.now(),
             **fields,
-        )
+        ):
+            raise LeaseLost(response_id)
+        if discard_output:
+            ImageVersion.objects.filter(response_id=response_id).delete()
         publish_on_commit(conversation_id, "response", response_id=response_id)
 
 

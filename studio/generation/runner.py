@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
 
-from studio.realtime.events import RUNNER_GROUP
+from studio.realtime.events import RUNNER_GROUP, publish_through, sent
 
 from . import records
 from .pipeline import db
@@ -62,6 +62,7 @@ class Runner:
     async def run(self) -> None:
         """Run until `stop()`; then drain. Returns when every job is finished or handed back."""
         logger.info("runner %s started (concurrency %s)", self.worker_id, self.settings.concurrency)
+        publish_through(asyncio.get_running_loop())
         helpers = [
             asyncio.create_task(self._heartbeat_loop(), name="runner-heartbeat"),
             asyncio.create_task(self._reap_loop(), name="runner-reaper"),
@@ -79,6 +80,7 @@ class Runner:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            await sent()
             self._stopped.set()
             logger.info("runner %s stopped", self.worker_id)
 

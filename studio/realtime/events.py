@@ -3,7 +3,9 @@ receivers re-read the database, so an event can be repeated or lost and the page
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -27,11 +29,44 @@ async def publish(conversation_id: int, kind: str, **ids: Any) -> None:
     await layer.group_send(conversation_group(conversation_id), {"type": "studio.event", "kind": kind, **ids})
 
 
-def _send_now(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
+# Set by a runner: its worker threads hand events to its loop and go straight back to work, instead
+# of each waiting for the loop to send (which, with a crowd of jobs, holds every database thread).
+_runner_loop: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar("studio_runner_loop", default=None)
+_sending: set[asyncio.Task[None]] = set()
+
+
+def publish_through(loop: asyncio.AbstractEventLoop) -> None:
+    """Events committed in this context (and the threads it starts) are sent from `loop`, unawaited."""
+    _runner_loop.set(loop)
+
+
+async def _publish_logged(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
     try:
-        async_to_sync(publish)(conversation_id, kind, **ids)
+        await publish(conversation_id, kind, **ids)
     except Exception:  # the write is committed; a lost event heals on the next snapshot
         logger.exception("could not publish %s for conversation %s", kind, conversation_id)
+
+
+def _spawn(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
+    task = asyncio.ensure_future(_publish_logged(conversation_id, kind, ids))
+    _sending.add(task)  # keep a reference until it is sent
+    task.add_done_callback(_sending.discard)
+
+
+async def sent() -> None:
+    """Wait until the events handed to this loop are out (a stopping runner calls this last)."""
+    loop = asyncio.get_running_loop()
+    mine = [task for task in _sending if task.get_loop() is loop]
+    if mine:
+        await asyncio.gather(*mine, return_exceptions=True)
+
+
+def _send_now(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
+    loop = _runner_loop.get()
+    if loop is not None and not loop.is_closed():
+        loop.call_soon_threadsafe(_spawn, conversation_id, kind, ids)
+        return
+    async_to_sync(_publish_logged)(conversation_id, kind, ids)
 
 
 def publish_on_commit(conversation_id: int, kind: str, **ids: Any) -> None:

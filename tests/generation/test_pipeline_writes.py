@@ -1,0 +1,79 @@
+"""How often the pipeline writes: at once for the first event, then at a rate that a crowd can afford."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+
+from studio.chat.models import Response, ResponseStatus
+from studio.generation import records
+from studio.generation.assembly import gemini_settings
+from studio.generation.gemini import GeminiClient
+from studio.generation.pipeline import Pipeline, PipelineSettings, db
+from studio.realtime.events import conversation_group
+from tests.live_emulator import LiveEmulator
+from tests.studio_world import make_conversation, make_user, run_all, submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_output_then_a_broken_stream_leaves_the_response_billable(gemini: LiveEmulator) -> None:
+    user = make_user("ines")
+    conversation = make_conversation(user)
+    turn = submit(conversation, user, "a kite [[emulator: midstream_error=503@3]]")
+    assert run_all()
+    response = Response.objects.get(turn=turn)
+    assert response.status == ResponseStatus.FAILED and response.error_code == "stream_broken"
+    assert response.billable, "the model produced output, so a retry could bill twice"
+    assert response.first_event_at is not None
+    assert response.thoughts_text, "the thoughts that arrived are kept"
+
+
+async def thought_events_per_response(conversation_id: int, flush_jobs: int) -> float:
+    """Run every queued response at once; count the 'thoughts changed' events the browsers get."""
+    layer = get_channel_layer()
+    assert layer is not None
+    channel = await layer.new_channel()
+    await layer.group_add(conversation_group(conversation_id), channel)
+    pipeline = Pipeline(
+        worker_id="writes",
+        gemini=GeminiClient(gemini_settings()),
+        settings=PipelineSettings(thought_flush_s=0.05, flush_jobs=flush_jobs),
+    )
+    kinds: list[str] = []
+
+    async def listen() -> None:  # as a browser would, all along (a channel holds only 100 messages)
+        while True:
+            kinds.append((await layer.receive(channel))["kind"])
+
+    listener = asyncio.create_task(listen())
+    ids = await db(records.response_claim)(worker_id="writes", limit=100, lease_seconds=60)
+    await asyncio.gather(*(pipeline.run(response_id) for response_id in ids))
+    await asyncio.sleep(0.3)  # events are sent from the loop after each commit
+    listener.cancel()
+    thoughts = kinds.count("thoughts")
+    statuses = await db(lambda: set(Response.objects.filter(pk__in=ids).values_list("status", flat=True)))()
+    assert statuses == {ResponseStatus.SUCCEEDED}
+    return thoughts / len(ids)
+
+
+def test_a_crowd_flushes_thoughts_less_often(gemini: LiveEmulator) -> None:
+    """Thought deltas 150 ms apart with a 50 ms flush interval: without scaling every delta is a write;
+    with 24 jobs and the interval growing past 2 of them (to 0.6 s), far fewer (the ending still saves
+    every thought)."""
+    user = make_user("olga")
+    alone = make_conversation(user)
+    crowd = make_conversation(user)
+    prompt = "a lantern [[emulator: event_delay=150]]"
+    for _ in range(6):
+        submit(crowd, user, prompt, count=4)
+    per_response_in_crowd = asyncio.run(thought_events_per_response(crowd.pk, flush_jobs=2))
+    for _ in range(6):
+        submit(alone, user, prompt, count=4)
+    per_response_unscaled = asyncio.run(thought_events_per_response(alone.pk, flush_jobs=1000))
+    assert per_response_unscaled >= 4, "without scaling nearly every delta is its own write"
+    assert per_response_in_crowd <= per_response_unscaled / 2
+    finished = Response.objects.filter(turn__conversation=crowd)
+    assert all(r.thoughts_text.count("**") >= 6 for r in finished), "every thought is saved in the end"

@@ -124,13 +124,15 @@ def estimate_bytes(contents: tuple[InputContent, ...]) -> int:
 def ancestry(response: Response) -> list[Response]:
     """The chosen responses from the root to this response's parent, oldest first: the chain is found
     from one list of parent links, then loaded in one query with its images and references."""
+    if response.turn.parent_response_id is None:
+        return []  # a first turn: nothing to look up
     parent_of = dict(
         Response.objects.filter(turn__conversation_id=response.turn.conversation_id).values_list(
             "pk", "turn__parent_response_id"
         )
     )
     ids: list[int] = []
-    parent_id = response.turn.parent_response_id
+    parent_id: int | None = response.turn.parent_response_id
     while parent_id is not None:
         ids.append(parent_id)
         parent_id = parent_of.get(parent_id)
@@ -278,11 +280,15 @@ def context_preview(parent: Response | None, policy: ReplayPolicy | None = None)
 
 def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
     policy = policy or ReplayPolicy.from_settings()
-    response = Response.objects.select_related("turn__conversation__project").get(pk=response_id)
+    response = (
+        Response.objects.select_related("turn__conversation__project")
+        .prefetch_related("turn__references")
+        .get(pk=response_id)
+    )
     turn = response.turn
     options = turn.options
     contents, inline_turns, size = _fit(ancestry(response), _user_content(turn, policy), policy)
-    first_reference = turn.references.first()
+    first_reference = next(iter(turn.references.all()), None)  # in position order, already loaded
     aspect = None if options.aspect_ratio == "auto" else options.aspect_ratio
     if aspect is None and first_reference is not None:
         aspect = closest_aspect_ratio(first_reference.width, first_reference.height)

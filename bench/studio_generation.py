@@ -92,11 +92,14 @@ async def direct_sdk_seconds(url: str, prompt: str, seed: int) -> float:
     )
     started = time.perf_counter()
     stream = await client.aio.models.generate_content_stream(model=MODEL, contents=prompt, config=config)
-    async for chunk in stream:
+    elapsed = None
+    async for chunk in stream:  # read to the end (the closing event follows at once), timing the image
         parts = chunk.candidates[0].content.parts if chunk.candidates and chunk.candidates[0].content else []
-        if any(p.inline_data and not p.thought for p in parts or []):
-            return time.perf_counter() - started
-    raise RuntimeError("no final image")
+        if elapsed is None and any(p.inline_data and not p.thought for p in parts or []):
+            elapsed = time.perf_counter() - started
+    if elapsed is None:
+        raise RuntimeError("no final image")
+    return elapsed
 
 
 def world() -> tuple[Conversation, Membership]:

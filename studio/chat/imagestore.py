@@ -100,6 +100,11 @@ def store_image(*, data: bytes, folder: str, output_format: str) -> StoredImage:
     )
 
 
+def load_codecs() -> None:
+    """Load Pillow's format plugins now rather than on the first image a crowd of jobs decodes."""
+    Image.init()
+
+
 def read_bytes(key: str) -> bytes:
     with default_storage.open(key, "rb") as handle:
         data: bytes = handle.read()

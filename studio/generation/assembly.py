@@ -36,6 +36,7 @@ def build_pipeline(worker_id: str, *, concurrency: int | None = None) -> Pipelin
 def build_runner(*, concurrency: int | None = None, worker_id: str | None = None) -> Runner:
     worker_id = worker_id or new_worker_id()
     pipeline = build_pipeline(worker_id, concurrency=concurrency)
+    pipeline.warm_up()
     return Runner(
         run_job=pipeline.run,
         worker_id=worker_id,

@@ -166,6 +166,10 @@ class GeminiClient:
             return f"vertex:{self._settings.vertex_project}"
         return self._settings.base_url or "google"
 
+    def warm_up(self) -> None:
+        """Build the SDK client (and its HTTP transports) before the first job needs it."""
+        self._sdk_client()
+
     def _sdk_client(self) -> genai.Client:
         if self._sdk is None:
             self._sdk = _client(self._settings)

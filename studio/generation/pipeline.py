@@ -25,7 +25,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from studio.billing.pricing import response_cost
-from studio.chat.imagestore import StoredImage, UnreadableImage, read_bytes, store_image
+from studio.chat.imagestore import StoredImage, UnreadableImage, load_codecs, read_bytes, store_image
 from studio.chat.models import Response, ResponseStatus
 
 from . import records
@@ -91,6 +91,11 @@ class Pipeline:
         self.settings = settings or PipelineSettings()
         self._sleep = sleep
         self._running = 0
+
+    def warm_up(self) -> None:
+        """Pay one-off start-up costs (codec plugins, HTTP clients) before a burst of jobs, not during it."""
+        load_codecs()
+        self.gemini.warm_up()
 
     async def run(self, response_id: int) -> None:
         self._running += 1

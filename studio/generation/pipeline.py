@@ -66,6 +66,11 @@ class Progress:
     pending: dict[str, Any] = field(default_factory=dict)
     stored: dict[str, StoredImage] = field(default_factory=dict)  # by sha256: drafts often equal the final
 
+    def take_pending(self) -> dict[str, Any]:
+        """Hand what is pending to the write about to happen, once."""
+        fields, self.pending, self.last_flush = self.pending, {}, time.monotonic()
+        return fields
+
 
 @dataclass
 class PipelineSettings:
@@ -222,12 +227,13 @@ class Pipeline:
         Images and the ending carry whatever is pending with them, so nothing waits for long."""
         if not progress.pending:
             return
-        now = time.monotonic()
-        if not force and now - progress.last_flush < self.flush_interval:
+        if not force and time.monotonic() - progress.last_flush < self.flush_interval:
             return
-        fields, progress.pending, progress.last_flush = progress.pending, {}, now
         await db(records.response_save_progress)(
-            response_id=job.response_id, worker_id=self.worker_id, conversation_id=job.conversation_id, **fields
+            response_id=job.response_id,
+            worker_id=self.worker_id,
+            conversation_id=job.conversation_id,
+            **progress.take_pending(),
         )
 
     async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
@@ -239,7 +245,7 @@ class Pipeline:
                 store_image, data=part.data, folder=job.folder, output_format=job.options.output_format
             )
             progress.stored[digest] = stored
-        fields, progress.pending, progress.last_flush = progress.pending, {}, time.monotonic()
+        fields = progress.take_pending()
         fields.pop("parts", None)  # the image's own write saves the parts, with the image in them
         await db(records.image_version_create)(
             response_id=job.response_id,
@@ -270,6 +276,12 @@ class Pipeline:
         elif progress.final_images == 0:
             status, code, detail = ResponseStatus.FAILED, "no_image", reason or "none"
         queries = len((progress.grounding or {}).get("web_search_queries") or [])
+        # Everything the stream produced, written whole (pending billing fields included).
+        produced = progress.take_pending() | {
+            "thoughts_text": progress.thoughts,
+            "parts": progress.parts,
+            "text": progress.text,
+        }
         await db(records.response_finish)(
             response_id=job.response_id,
             worker_id=self.worker_id,
@@ -282,9 +294,8 @@ class Pipeline:
             grounding=progress.grounding,
             model_version=progress.model_version,
             cost_usd=response_cost(job.request.model, progress.usage, queries),
-            **{**progress.pending, "thoughts_text": progress.thoughts, "parts": progress.parts, "text": progress.text},
+            **produced,
         )
-        progress.pending = {}
 
     async def _fail(self, job: Job, progress: Progress, error: GeminiError, retries: int) -> None:
         code = (
@@ -300,8 +311,7 @@ class Pipeline:
             discard_output=True,
             error_code=code,
             error_message=message_for(code, detail=detail, retries=retries),
-            thoughts_text=progress.thoughts,
-            **{key: value for key, value in progress.pending.items() if key in {"billable", "first_event_at"}},
+            **{**progress.take_pending(), "thoughts_text": progress.thoughts},  # parts and text are discarded
         )
 
     async def _finish_failed_raw(self, response_id: int, code: str, detail: str) -> None:

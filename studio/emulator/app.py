@@ -84,6 +84,10 @@ class Emulator:
         # Drawing has its own threads, so a crowd's images never queue ahead of reading new requests.
         self._drawing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="emulator-draw")
 
+    def close(self) -> None:
+        """Let the drawing threads go (an emulator started inside a test run is stopped many times)."""
+        self._drawing.shutdown(wait=False, cancel_futures=True)
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _log(self, request: Request, raw: bytes) -> dict[str, Any]:
@@ -209,7 +213,8 @@ class Emulator:
     async def _model_method(self, request: Request, raw: bytes) -> Response:
         # The model's latency runs from the request's arrival, so our own parsing and rendering (which
         # queue behind other requests' work in a crowd) overlap it, as a real call's wall time would.
-        arrived = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
         version = self._version(request)
         model, _, method = request.path_params["model_method"].partition(":")
         self._require_key(request)
@@ -236,7 +241,6 @@ class Emulator:
         parsed = await asyncio.to_thread(self._parse, body, model, seed)
         first_ms = scenario.latency_ms if scenario.latency_ms is not None else self.config.latency_first_ms
         answer = await asyncio.to_thread(self._plan, parsed, scenario, seed)
-        loop = asyncio.get_running_loop()
         drawing = loop.run_in_executor(self._drawing, answer.resolve)
         await asyncio.sleep(max(0.0, arrived + self._delay(first_ms) - loop.time()))
         if method == "generateContent":

@@ -69,8 +69,9 @@ class Answer:
 
     def resolve(self) -> list[Event]:
         """Render whatever is still pending (CPU-bound: call from a worker thread)."""
-        self.events = [event() if callable(event) else event for event in self.events]
-        return [event for event in self.events if not callable(event)]
+        resolved = [event() if callable(event) else event for event in self.events]
+        self.events[:] = resolved
+        return resolved
 
     def merged(self) -> dict[str, Any]:
         """The non-streaming response: all parts in one candidate, final metadata."""

@@ -32,6 +32,7 @@ class RunningEmulator:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.app.state.emulator.close()
 
 
 def serve_in_thread(config: EmulatorConfig | None = None, **overrides: Any) -> RunningEmulator:

@@ -52,6 +52,8 @@ def test_twenty_turn_4k_chain_with_references_stays_under_the_limit(
                 retries=0,
             )
         )
+        # Fixed seeds: the emulator's images (and so their sizes, and how many fit inline) repeat.
+        turns[-1].responses.update(seed=1000 + index)
         run_all()  # a fresh pipeline each turn, as after a restart
         response = turns[-1].responses.get()
         assert response.status == ResponseStatus.SUCCEEDED, (index, response.error_message)
@@ -60,11 +62,16 @@ def test_twenty_turn_4k_chain_with_references_stays_under_the_limit(
     calls = [r for r in log if ":streamGenerateContent" in r["path"]]
     sizes = [r["size"] for r in calls]
     assert len(sizes) == 20 and all(status == 200 for status in (r["status"] for r in calls))
-    assert max(sizes) < LIMIT_MB * 1024 * 1024, "every request fits the inline limit"
-    # Once three model turns are inline (turn 4 on), the request stops growing: older images travel as
-    # Files API handles of a few hundred bytes. (Sizes still vary with each image's JPEG size.)
-    window_full = sizes[3]
-    assert all(size <= window_full * 1.1 for size in sizes[4:]), sizes
+    budget = LIMIT_MB * 1024 * 1024 * 0.9
+    assert max(sizes) <= budget, "every request fits the inline limit, with the estimate's margin"
+    # From turn 4 on the request stops growing: up to three model turns stay inline (fewer when three
+    # 4K images would not fit), and older images travel as Files API handles of a few hundred bytes.
+    inline_model_turns = [
+        sum(1 for c in r["body"]["contents"] if c["role"] == "model" and any("inlineData" in p for p in c["parts"]))
+        for r in calls
+    ]
+    assert inline_model_turns[:3] == [0, 1, 2], inline_model_turns
+    assert all(n in (2, 3) for n in inline_model_turns[3:]), inline_model_turns
     uploads = [
         r
         for r in log
@@ -72,17 +79,18 @@ def test_twenty_turn_4k_chain_with_references_stays_under_the_limit(
         and "x-goog-upload-command" in r["headers"]
         and r["headers"]["x-goog-upload-command"] == "start"
     ]
-    assert len(uploads) == 17, "16 images that left the window and the one large reference, each uploaded once"
+    uploaded_images = ImageVersion.objects.exclude(files_api_uri="").count()
+    assert 16 <= uploaded_images <= 17, "every earlier image that left the inline window (19 - 3 or 19 - 2)"
+    assert len(uploads) == uploaded_images + 1, "each of those, and the one large reference, uploaded once"
     last = calls[-1]["body"]["contents"]
     model_turns = [c for c in last if c["role"] == "model"]
-    assert len(model_turns) == 3 and all(p.get("thoughtSignature") for c in model_turns for p in c["parts"][:2])
+    assert len(model_turns) == inline_model_turns[-1]
+    assert all(p.get("thoughtSignature") for c in model_turns for p in c["parts"][:2])
     file_parts = [p for c in last for p in c["parts"] if "fileData" in p]
     assert len(file_parts) == 14, "the model takes 14 input images: the oldest earlier images left first"
     user_texts = [c["parts"][0]["text"] for c in last if c["role"] == "user"]
     assert user_texts == [f"edit {n}" for n in range(1, 21)], "every prompt of the chain is still there"
     assert any("fileData" in p for p in last[0]["parts"]), "the first turn keeps its large reference"
-    cached = ImageVersion.objects.exclude(files_api_uri="").count()
-    assert cached == 16
 
 
 def test_files_api_handles_are_reused_refreshed_when_expiring_and_recovered_when_lost(

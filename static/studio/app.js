@@ -8,10 +8,9 @@
     if (!(area instanceof HTMLTextAreaElement) || !area.hasAttribute("data-enter-submits")) return;
     if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
     event.preventDefault();
-    if (area.value.trim() === "" && !area.form.querySelector(".field-error")) {
-      area.form.requestSubmit();  // the server explains what is missing
-      return;
-    }
+    // A composer swapped in moments ago is only taken over by htmx when it settles; take it over
+    // now so this send goes through htmx too. (An empty prompt is sent: the server explains.)
+    if (window.htmx) window.htmx.process(area.form);
     area.form.requestSubmit();
   });
 

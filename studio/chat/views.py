@@ -124,13 +124,24 @@ def _composer_context(
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
     steps = fragments.branch(conversation=conversation, leaf_id=_leaf(request))
+    return _conversation_page(request, conversation, membership, steps)
+
+
+def _conversation_page(
+    request: HttpRequest,
+    conversation: Conversation,
+    membership: Membership,
+    steps: list[BranchStep],
+    form: ComposerForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     context = {
-        **_composer_context(conversation, membership, steps),
+        **_composer_context(conversation, membership, steps, form),
         "project": conversation.project,
         "steps": steps,
         "oob": False,
     }
-    return render(request, "chat/conversation.html", context)
+    return render(request, "chat/conversation.html", context, status=status)
 
 
 def _chosen_parent(user: User, shown: list[BranchStep], choice: str) -> tuple[Response | None, Turn | None]:
@@ -168,6 +179,9 @@ def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
     leaf = _leaf(request)
     form = ComposerForm(request.POST)
+    # The composer is a plain form underneath (sent before htmx took over a freshly swapped composer,
+    # or with scripts off): answer that with whole pages, and htmx with fragments.
+    htmx = request.headers.get("HX-Request") == "true"
     status = 200
     turn_fragment = ""
     if form.is_valid():
@@ -189,10 +203,13 @@ def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
             form.add_error("prompt", str(error))
             status = 422
         else:
+            branch_url = f"{reverse('chat:conversation', args=[conversation.pk])}?leaf={turn.pk}"
+            if not htmx:
+                return redirect(branch_url)
             if leaf_turn is not None and turn.parent_turn_id != leaf_turn.pk:
                 # Editing an older version starts a branch: show that branch.
                 response = HttpResponse(status=204)
-                response["HX-Redirect"] = f"{reverse('chat:conversation', args=[conversation.pk])}?leaf={turn.pk}"
+                response["HX-Redirect"] = branch_url
                 return response
             shown = fragments.branch(conversation=conversation, leaf_id=turn.pk)
             turn_fragment = fragments.turn_html(step=shown[-1], can_write=membership.can_write, append=True)
@@ -201,6 +218,8 @@ def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
     else:
         status = 422
         shown = fragments.branch(conversation=conversation, leaf_id=leaf)
+    if not htmx:
+        return _conversation_page(request, conversation, membership, shown, form, status)
     context = _composer_context(conversation, membership, shown, form)
     html = render_to_string("chat/conversation.html#composer", context, request=request)
     return HttpResponse(html + turn_fragment, status=status)

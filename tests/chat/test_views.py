@@ -65,6 +65,24 @@ def test_composer_posts_a_turn_and_renders_errors_in_place() -> None:
     assert bad.status_code == 422 and Turn.objects.count() == 1
 
 
+def test_composer_also_works_as_a_plain_form() -> None:
+    """Sent before htmx takes over a freshly swapped composer (or with scripts off), the composer is a
+    plain multipart POST: whole pages come back, never a fragment on its own."""
+    client, user = logged_in("pil")
+    conversation = make_conversation(user)
+    page = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert f'method="post" action="/c/{conversation.pk}/turns" enctype="multipart/form-data"' in page
+    assert 'name="csrfmiddlewaretoken"' in page.split('id="composer"', 1)[1].split("</form>", 1)[0]
+    empty = client.post(f"/c/{conversation.pk}/turns", {"prompt": "  ", **COMPOSER})
+    assert empty.status_code == 422 and Turn.objects.count() == 0
+    body = empty.content.decode()
+    assert body.lstrip().lower().startswith("<!doctype html>") and "Write a prompt first" in body
+    sent = client.post(f"/c/{conversation.pk}/turns", {"prompt": "a lighthouse", **COMPOSER})
+    turn = Turn.objects.get(conversation=conversation)
+    assert sent.status_code == 302 and sent["Location"] == f"/c/{conversation.pk}/?leaf={turn.pk}"
+    assert "a lighthouse" in client.get(sent["Location"]).content.decode()
+
+
 def test_turn_posts_need_csrf() -> None:
     user = make_user("ida")
     conversation = make_conversation(user)

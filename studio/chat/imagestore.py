@@ -66,7 +66,8 @@ def thumbnail_webp(image: Image.Image) -> bytes:
     return _encode(thumb, "webp", quality=80)  # a third faster to encode than 90, and a third smaller
 
 
-def store_image(*, data: bytes, folder: str, output_format: str) -> StoredImage:
+def store_image(*, data: bytes, folder: str, output_format: str, digest: str = "") -> StoredImage:
+    """`digest`: the bytes' sha256 when the caller has it already."""
     mime = sniff_mime(data)
     if mime is None:
         raise UnreadableImage("The model sent bytes that are not an image we can read.")
@@ -93,7 +94,7 @@ def store_image(*, data: bytes, folder: str, output_format: str) -> StoredImage:
         width=width,
         height=height,
         byte_size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=digest or hashlib.sha256(data).hexdigest(),
         thumbnail_key=thumbnail_key,
         rendition_key=rendition_key,
         rendition_mime_type=wanted if rendition else "",

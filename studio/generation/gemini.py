@@ -7,6 +7,7 @@ retry policy (and its billing rules).
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -167,8 +168,10 @@ class GeminiClient:
         return self._settings.base_url or "google"
 
     def warm_up(self) -> None:
-        """Build the SDK client (and its HTTP transports) before the first job needs it."""
+        """Build the SDK client (and its HTTP transports) before the first job needs it, and load
+        anyio's asyncio backend, which the HTTP pool otherwise imports inside the first burst."""
         self._sdk_client()
+        importlib.import_module("anyio._backends._asyncio")
 
     def _sdk_client(self) -> genai.Client:
         if self._sdk is None:

@@ -238,13 +238,7 @@ class Pipeline:
 
     async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
         assert part.data is not None
-        digest = hashlib.sha256(part.data).hexdigest()
-        stored = progress.stored.get(digest)
-        if stored is None:  # Gemini's last interim image equals the final one: store those bytes once
-            stored = await asyncio.to_thread(
-                store_image, data=part.data, folder=job.folder, output_format=job.options.output_format
-            )
-            progress.stored[digest] = stored
+        stored = await asyncio.to_thread(_store_once, progress.stored, part.data, job)
         fields = progress.take_pending()
         fields.pop("parts", None)  # the image's own write saves the parts, with the image in them
         await db(records.image_version_create)(
@@ -346,6 +340,17 @@ def _forget_cached_files(request: ImageRequest) -> ImageRequest:
 def _conversation_of(response_id: int) -> int:
     conversation_id: int = Response.objects.values_list("turn__conversation_id", flat=True).get(pk=response_id)
     return conversation_id
+
+
+def _store_once(stored: dict[str, StoredImage], data: bytes, job: Job) -> StoredImage:
+    """Store an image's bytes (in a worker thread: hashing and thumbnails hold no event loop). Gemini's
+    last interim image often equals the final one: those bytes are stored once."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in stored:
+        stored[digest] = store_image(
+            data=data, digest=digest, folder=job.folder, output_format=job.options.output_format
+        )
+    return stored[digest]
 
 
 def _b64(value: bytes | None) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import resource
 import statistics
@@ -41,11 +42,13 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from google import genai  # noqa: E402
 from google.genai import types  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from studio.accounts.models import Membership  # noqa: E402
 from studio.accounts.services import user_sign_up  # noqa: E402
 from studio.chat import services  # noqa: E402
-from studio.chat.models import Conversation, Response, ResponseStatus  # noqa: E402
+from studio.chat.imagestore import read_bytes, thumbnail_webp  # noqa: E402
+from studio.chat.models import Conversation, ImageVersion, Response, ResponseStatus  # noqa: E402
 from studio.chat.options import GenerationOptions  # noqa: E402
 from studio.emulator.server import free_port  # noqa: E402
 from studio.generation.assembly import build_runner  # noqa: E402
@@ -53,6 +56,24 @@ from studio.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 LATENCY_MS = 3000
 MODEL = "gemini-3-pro-image-preview"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (0 where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thumbnails_cpu_seconds(keys: list[str]) -> float:
+    """What the crowd's WebP thumbnails cost alone: made again, one after another, from the originals."""
+    started = time.process_time()
+    for key in keys:
+        with Image.open(io.BytesIO(read_bytes(key))) as image:
+            thumbnail_webp(image)
+    return time.process_time() - started
 
 
 def start_emulator(first_ms: int = LATENCY_MS, event_ms: int = 20) -> tuple[subprocess.Popen[bytes], str]:
@@ -193,13 +214,13 @@ async def direct_crowd(url: str, count: int) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-async def crowd(url: str, label: str, count: int = 200) -> None:
+async def crowd(emulator: subprocess.Popen[bytes], url: str, label: str, count: int = 200) -> None:
     settings.GEMINI_BASE_URL = url
     conversation_ids = await database_sync_to_async(queue_crowd)(count)
     mine = Response.objects.filter(turn__conversation_id__in=conversation_ids)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runner = build_runner(concurrency=count)
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, emulator_cpu = time.perf_counter(), time.process_time(), process_cpu_seconds(emulator.pid)
     task = asyncio.create_task(runner.run())
     while True:
         await asyncio.sleep(0.05)
@@ -209,9 +230,14 @@ async def crowd(url: str, label: str, count: int = 200) -> None:
         if done >= count:
             break
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    emulator_cpu = process_cpu_seconds(emulator.pid) - emulator_cpu
     runner.stop()
     await task
     failed = await database_sync_to_async(lambda: mine.filter(status=ResponseStatus.FAILED).count())()
+    keys = await database_sync_to_async(
+        lambda: sorted(set(ImageVersion.objects.filter(response__in=mine).values_list("storage_key", flat=True)))
+    )()
+    thumbnails_cpu = await asyncio.to_thread(thumbnails_cpu_seconds, keys)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the floor's own calls
     floor, floor_cpu = await direct_crowd(url, count)
     seconds = LATENCY_MS / 1000
@@ -231,6 +257,13 @@ async def crowd(url: str, label: str, count: int = 200) -> None:
     print(
         f"crowd [{label}]: worker peak RSS {peak:.0f} MB (before {before:.0f} MB; target < 400 MB); database {engine}"
     )
+    cores = os.cpu_count() or 1
+    budget = (1.3 - 1) * seconds * cores
+    print(
+        f"crowd [{label}]: CPU, in core-seconds: 1.3x leaves {budget:.1f} for everything after the latency on"
+        f" {cores} cores; the worker used {cpu:.1f} in all (the bare SDK {floor_cpu:.1f} of the same work,"
+        f" the {len(keys)} WebP thumbnails alone {thumbnails_cpu:.1f}), the emulator {emulator_cpu:.1f}"
+    )
 
 
 def main() -> None:
@@ -243,7 +276,7 @@ def main() -> None:
         if args.only != "crowd":
             asyncio.run(overhead(url))
         if args.only != "overhead":
-            asyncio.run(crowd(url, "3 s before the first byte"))
+            asyncio.run(crowd(emulator, url, "3 s before the first byte"))
     finally:
         emulator.terminate()
     if args.only == "overhead":
@@ -251,7 +284,7 @@ def main() -> None:
     # Gemini streams its thoughts while it thinks: the same 3 s, spread over the stream's events.
     emulator, url = start_emulator(first_ms=600, event_ms=240)
     try:
-        asyncio.run(crowd(url, "3 s spread over the stream"))
+        asyncio.run(crowd(emulator, url, "3 s spread over the stream"))
     finally:
         emulator.terminate()
 

@@ -46,6 +46,11 @@ class StoredImage:
     rendition_key: str
     rendition_mime_type: str
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every file stored for this image."""
+        return tuple(key for key in (self.storage_key, self.thumbnail_key, self.rendition_key) if key)
+
 
 def _encode(image: Image.Image, fmt: str, *, quality: int = 90) -> bytes:
     out = io.BytesIO()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from studio.accounts.models import Membership, Team, User
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
+from .imagefiles import images_discard
 from .models import Conversation, Project, Response, ResponseStatus, StudioSettings, Turn
 from .options import MAX_PROMPT_CHARS, GenerationOptions
 from .references import (
@@ -256,7 +257,7 @@ def response_cancel(*, response: Response, membership: Membership) -> Response:
     locked = Response.objects.select_for_update().get(pk=response.pk)
     if locked.status not in (ResponseStatus.QUEUED, ResponseStatus.RUNNING):
         raise ChatError("Only a queued or running image can be cancelled.")
-    locked.images.all().delete()
+    images_discard(locked.images.all())
     locked.status = ResponseStatus.CANCELLED
     locked.error_code = "cancelled"
     locked.error_message = "Cancelled. Retry to generate it again."

@@ -25,6 +25,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from studio.billing.pricing import response_cost
+from studio.chat.imagefiles import files_delete_unused
 from studio.chat.imagestore import StoredImage, UnreadableImage, load_codecs, read_bytes, store_image
 from studio.chat.models import Response, ResponseStatus
 
@@ -116,17 +117,21 @@ class Pipeline:
             logger.exception("could not prepare response %s", response_id)
             await self._finish_failed_raw(response_id, "internal", str(error))
             return
+        progress = Progress()
         try:
-            await self._generate(job)
+            await self._generate(job, progress)
         except records.LeaseLost:
             logger.warning("response %s: lease lost; another worker or the reaper owns it now", response_id)
+            # Whoever took the response (a cancel, the reaper) discarded the rows it saw; files stored
+            # since have no row at all.
+            keys = [key for stored in progress.stored.values() for key in stored.keys]
+            await db(files_delete_unused)(keys)
 
     @property
     def flush_interval(self) -> float:
         return self.settings.thought_flush_s * max(1.0, self._running / self.settings.flush_jobs)
 
-    async def _generate(self, job: Job) -> None:
-        progress = Progress()
+    async def _generate(self, job: Job, progress: Progress) -> None:
         retries = 0
         request_base = job.request
         refreshed_files = False

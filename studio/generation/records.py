@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from studio.chat.imagefiles import images_discard
 from studio.chat.imagestore import StoredImage
 from studio.chat.models import ImageVersion, Reference, Response, ResponseStatus
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
@@ -140,7 +141,7 @@ def response_finish(
         ):
             raise LeaseLost(response_id)
         if discard_output:
-            ImageVersion.objects.filter(response_id=response_id).delete()
+            images_discard(ImageVersion.objects.filter(response_id=response_id))
         publish_on_commit(conversation_id, "response", response_id=response_id)
 
 
@@ -164,7 +165,7 @@ def _settle_abandoned(rows: Any) -> int:
     rows = list(rows.select_related("turn"))
     for response in rows:
         if response.billable:
-            ImageVersion.objects.filter(response=response).delete()
+            images_discard(ImageVersion.objects.filter(response=response))
             Response.objects.filter(pk=response.pk).update(
                 status=ResponseStatus.FAILED,
                 error_code="interrupted",

@@ -163,6 +163,72 @@ def test_cancelling_a_running_response_stops_its_worker(gemini: LiveEmulator) ->
     assert response.status == ResponseStatus.CANCELLED and response.parts == [] and not response.images.exists()
 
 
+def test_cancelling_mid_stream_leaves_no_image_files(gemini: LiveEmulator) -> None:
+    """Cancelled after its drafts were stored: the cancel deletes the files of the rows it saw, and the
+    worker, losing its lease, deletes what it stored after that."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.core.files.storage import default_storage
+
+    from studio.chat.models import ImageVersion
+    from studio.chat.services import response_cancel
+    from studio.generation.assembly import build_pipeline
+    from studio.generation.records import response_claim
+    from tests.studio_world import personal_membership
+
+    user = make_user("oli")
+    conversation = make_conversation(user)
+    turn = submit(conversation, user, "slow drafts [[emulator: interim_images=2, event_delay=150]]")
+    (response_id,) = response_claim(worker_id="w", limit=1, lease_seconds=30)
+    response, membership = turn.responses.get(), personal_membership(user)
+    folder = f"conversations/{conversation.pk}/responses/{response_id}"
+
+    def files() -> list[str]:
+        return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
+
+    async def scenario() -> list[str]:
+        job = asyncio.create_task(build_pipeline("w").run(response_id))
+        while not await sync_to_async(ImageVersion.objects.filter(response_id=response_id).exists)():
+            await asyncio.sleep(0.02)
+        seen = await asyncio.to_thread(files)
+        await sync_to_async(response_cancel)(response=response, membership=membership)
+        await asyncio.wait_for(job, 10)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen, "a draft was stored before the cancel"
+    assert turn.responses.get().status == ResponseStatus.CANCELLED
+    assert files() == [], "no file of the cancelled response is left"
+
+
+def test_discarding_a_version_keeps_files_a_reference_shares(gemini: LiveEmulator) -> None:
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+
+    from studio.chat.imagefiles import images_discard
+    from studio.chat.models import ImageVersion, Reference
+    from studio.chat.references import ReferenceInput
+
+    user = make_user("ria")
+    conversation = make_conversation(user)
+    first = submit(conversation, user, "a red boat")
+    run_all()
+    version = first.responses.get().final_images[0]
+    submit(conversation, user, "like this one", references=[ReferenceInput(role="style", version=version)])
+    reference = Reference.objects.get(source_version=version)
+    assert reference.storage_key == version.storage_key, "a reference made from a version shares its file"
+    with transaction.atomic():
+        images_discard(ImageVersion.objects.filter(pk=version.pk))
+    assert default_storage.exists(reference.storage_key) and default_storage.exists(reference.thumbnail_key)
+    drafts = ImageVersion.objects.filter(response=first.responses.get())
+    draft_keys = {key for image in drafts for key in (image.storage_key, image.thumbnail_key)}
+    with transaction.atomic():
+        images_discard(drafts)
+    shared = {reference.storage_key, reference.thumbnail_key}
+    assert all(not default_storage.exists(key) for key in draft_keys - shared), "files only they used are gone"
+
+
 def test_context_view_shows_what_the_next_call_sends(gemini: LiveEmulator, settings: object) -> None:
     settings.STUDIO_REPLAY_INLINE_TURNS = 2  # type: ignore[attr-defined]
     _user, conversation, turns = chain(4, "pia")

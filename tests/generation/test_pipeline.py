@@ -197,6 +197,12 @@ def test_broken_stream_leaves_nothing_half_written(gemini: LiveEmulator) -> None
     assert response.parts == [] and response.text == ""
     assert not ImageVersion.objects.filter(response=response).exists()
     assert len(generate_calls(gemini)) == 1, "a stream that already produced output is not retried"
+    assert stored_files(response) == [], "the drafts stored before the break are deleted with their rows"
+
+
+def stored_files(response: Response) -> list[str]:
+    folder = f"conversations/{response.turn.conversation_id}/responses/{response.pk}"
+    return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
 
 
 def test_network_down(settings: object, emulator: LiveEmulator) -> None:

@@ -1,5 +1,5 @@
 """Editing by conversation in Chromium: edit twice, branch from the first version, switch branches,
-and attach references by drag-and-drop and by picking an earlier version."""
+and attach references by drag-and-drop, by pasting and by picking an earlier version."""
 
 from __future__ import annotations
 
@@ -47,9 +47,22 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     )
     page.dispatch_event("#composer .composer-main", "drop", {"dataTransfer": transfer})
     expect(page.locator(".tray-item")).to_have_count(1)
+    pasted = page.evaluate(  # a pasted screenshot is attached; pasted text stays text
+        "(bytes) => { const area = document.querySelector('#composer textarea');"
+        " const paste = (t) => area.dispatchEvent(new ClipboardEvent('paste',"
+        " {clipboardData: t, bubbles: true, cancelable: true}));"
+        " const text = new DataTransfer(); text.setData('text/plain', 'just words');"
+        " const image = new DataTransfer();"
+        " image.items.add(new File([new Uint8Array(bytes)], 'pasted.png', {type: 'image/png'}));"
+        " return [paste(text), paste(image)]; }",
+        png_bytes(),
+    )
+    assert pasted == [True, False], "text pastes normally; an image paste is taken over"
+    expect(page.locator(".tray-item")).to_have_count(2)
     page.get_by_text("Earlier versions").click()
     page.locator("[data-pick-version]").first.click()
-    expect(page.locator(".tray-item")).to_have_count(2)
+    expect(page.locator(".tray-item")).to_have_count(3)
+    expect(page.locator(".tray-count")).to_have_text("3/14")
     page.get_by_label("Role of reference 1").select_option("style")
     prompt.fill("a blue barn instead")
     prompt.press("Enter")
@@ -57,7 +70,7 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     page.wait_for_url("**?leaf=*")  # the new branch is shown
     expect(page.locator(".status-succeeded")).to_have_count(2, timeout=30_000)
     expect(page.locator(".branch-switch")).to_contain_text("2/2")
-    expect(page.locator(".ref-strip li")).to_have_count(2)
+    expect(page.locator(".ref-strip li")).to_have_count(3)
     expect(page.locator(".ref-strip li").first).to_contain_text("Style")
     expect(page.locator(".prompt-text")).to_have_text(["a red barn", "a blue barn instead"])
 

@@ -96,4 +96,10 @@ class BranchView:
             return turn_html(step=fresh[-1], can_write=self.can_write, append=True) + title_html(
                 conversation=self.conversation
             )
-        return ""  # a turn on another branch: the switcher shows it after the next load
+        # A turn on another branch. If it forks beside a shown turn, that turn's switcher gains a branch.
+        beside = next((step for step in self.steps if step.turn.parent_turn_id == parent), None)
+        if beside is None:
+            return ""
+        self.steps = branch(conversation=self.conversation, leaf_id=leaf)
+        step = next(step for step in self.steps if step.turn.pk == beside.turn.pk)
+        return turn_html(step=step, can_write=self.can_write, append=False)

@@ -38,6 +38,11 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
         expect(page.locator(".status-succeeded")).to_have_count(count, timeout=30_000)
     expect(page.locator(".turn-meta").nth(2)).to_contain_text("edits “make it night” image 1")
 
+    watcher = page.context.new_page()  # a second tab on the same branch sees the new branch appear
+    watcher.goto(page.url)
+    expect(watcher.locator("#live-status")).to_have_text("Live")
+    expect(watcher.locator(".branch-switch")).to_have_count(0)
+
     page.locator("[data-edit-response]").first.click()  # branch from the first version
     expect(page.locator("#composer-parent")).to_contain_text("“a red barn”")
     transfer = page.evaluate_handle(
@@ -68,6 +73,9 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     prompt.press("Enter")
 
     page.wait_for_url("**?leaf=*")  # the new branch is shown
+    expect(watcher.locator(".branch-switch")).to_contain_text("1/2")
+    expect(watcher.locator(".prompt-text")).to_have_text(["a red barn", "make it night", "add snow"])
+    watcher.close()
     expect(page.locator(".status-succeeded")).to_have_count(2, timeout=30_000)
     expect(page.locator(".branch-switch")).to_contain_text("2/2")
     expect(page.locator(".ref-strip li")).to_have_count(3)

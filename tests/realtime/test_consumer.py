@@ -103,6 +103,33 @@ def _rename(conversation: Any, user: Any) -> None:
     conversation_rename(conversation=conversation, membership=personal_membership(user), title="Renamed & escaped")
 
 
+def test_a_new_branch_elsewhere_updates_the_shown_switcher(gemini: LiveEmulator) -> None:
+    """Someone branches from an image this page shows: the page stays on its branch, and the switcher
+    of the turn the new branch forks beside counts it at once."""
+    user = make_user("uma")
+    conversation = make_conversation(user)
+    first = submit(conversation, user, "a barn")
+    asyncio.run(run_queued())
+    barn = first.responses.get()
+    second = submit(conversation, user, "at night", parent=barn)
+    asyncio.run(run_queued())
+
+    async def scenario() -> None:
+        socket = communicator(conversation.pk, user)
+        await socket.connect()
+        snapshot = await socket.receive_from(timeout=SOCKET_WAIT)
+        assert f'id="turn-{second.pk}"' in snapshot and "branch-switch" not in snapshot
+        fork = await database_sync_to_async(submit)(conversation, user, "in snow", parent=barn)
+        messages = await receive_until(socket, "branch-switch")
+        update = messages[-1]
+        assert update.lstrip().startswith(f'<section id="turn-{second.pk}"'), "the shown turn, replaced in place"
+        assert "1/2" in update and f'href="?leaf={fork.pk}" aria-label="Next branch"' in update
+        assert "in snow" not in "".join(messages), "the other branch's turn is not appended here"
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+
+
 def test_reconnect_snapshot_shows_the_current_state(gemini: LiveEmulator) -> None:
     user = make_user("tia")
     conversation = make_conversation(user)

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.files.storage import default_storage
+
 from studio.accounts.models import Membership, Role, Team, User
 from studio.accounts.services import team_add_member, user_sign_up
 from studio.chat import services
@@ -74,3 +76,9 @@ async def run_queued(worker_id: str = "test-worker") -> list[int]:
 
 def run_all() -> list[int]:
     return asyncio.run(run_queued())
+
+
+def response_files(conversation_id: int, response_id: int) -> list[str]:
+    """The files stored for a response's images (the pipeline's storage folder for it)."""
+    folder = f"conversations/{conversation_id}/responses/{response_id}"
+    return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []

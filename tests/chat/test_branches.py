@@ -169,23 +169,21 @@ def test_cancelling_mid_stream_leaves_no_image_files(gemini: LiveEmulator) -> No
     import asyncio
 
     from asgiref.sync import sync_to_async
-    from django.core.files.storage import default_storage
 
     from studio.chat.models import ImageVersion
     from studio.chat.services import response_cancel
     from studio.generation.assembly import build_pipeline
     from studio.generation.records import response_claim
-    from tests.studio_world import personal_membership
+    from tests.studio_world import personal_membership, response_files
 
     user = make_user("oli")
     conversation = make_conversation(user)
     turn = submit(conversation, user, "slow drafts [[emulator: interim_images=2, event_delay=150]]")
     (response_id,) = response_claim(worker_id="w", limit=1, lease_seconds=30)
     response, membership = turn.responses.get(), personal_membership(user)
-    folder = f"conversations/{conversation.pk}/responses/{response_id}"
 
     def files() -> list[str]:
-        return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
+        return response_files(conversation.pk, response_id)
 
     async def scenario() -> list[str]:
         job = asyncio.create_task(build_pipeline("w").run(response_id))

@@ -16,7 +16,7 @@ from studio.chat.fragments import branch, default_parent
 from studio.chat.models import ImageVersion, Response, ResponseStatus
 from studio.emulator.server import free_port
 from tests.live_emulator import LiveEmulator, StartEmulator
-from tests.studio_world import make_conversation, make_user, run_all, submit
+from tests.studio_world import make_conversation, make_user, response_files, run_all, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -197,12 +197,7 @@ def test_broken_stream_leaves_nothing_half_written(gemini: LiveEmulator) -> None
     assert response.parts == [] and response.text == ""
     assert not ImageVersion.objects.filter(response=response).exists()
     assert len(generate_calls(gemini)) == 1, "a stream that already produced output is not retried"
-    assert stored_files(response) == [], "the drafts stored before the break are deleted with their rows"
-
-
-def stored_files(response: Response) -> list[str]:
-    folder = f"conversations/{response.turn.conversation_id}/responses/{response.pk}"
-    return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
+    assert response_files(conversation.pk, response.pk) == [], "drafts stored before the break go with their rows"
 
 
 def test_network_down(settings: object, emulator: LiveEmulator) -> None:

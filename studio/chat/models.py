@@ -146,6 +146,11 @@ class Response(models.Model):
         return [image for image in self.images.all() if not image.is_thought]
 
     @property
+    def final_image(self) -> ImageVersion | None:
+        """The first final image: the one a later turn edits and a lineage follows."""
+        return next((image for image in self.images.all() if not image.is_thought), None)
+
+    @property
     def draft_images(self) -> list[ImageVersion]:
         return [image for image in self.images.all() if image.is_thought]
 

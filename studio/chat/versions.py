@@ -10,19 +10,13 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 
-from .models import Conversation, ImageVersion, Response, ResponseStatus
+from .models import Conversation, ImageVersion, ResponseStatus
 
 
 @dataclass(frozen=True)
 class Version:
     image: ImageVersion
     parent: ImageVersion | None  # the image this one was edited from
-
-
-def _first_final(response: Response | None) -> ImageVersion | None:
-    if response is None:
-        return None
-    return next((image for image in response.images.all() if not image.is_thought), None)
 
 
 def conversation_versions(*, conversation: Conversation) -> list[Version]:
@@ -34,7 +28,11 @@ def conversation_versions(*, conversation: Conversation) -> list[Version]:
         .prefetch_related("response__turn__parent_response__images")
         .order_by("created_at", "pk")
     )
-    return [Version(image=image, parent=_first_final(image.response.turn.parent_response)) for image in images]
+    versions = []
+    for image in images:
+        parent = image.response.turn.parent_response
+        versions.append(Version(image=image, parent=parent.final_image if parent is not None else None))
+    return versions
 
 
 def lineage(image: ImageVersion) -> list[ImageVersion]:
@@ -42,7 +40,7 @@ def lineage(image: ImageVersion) -> list[ImageVersion]:
     chain = [image]
     parent = image.response.turn.parent_response
     while parent is not None:
-        found = _first_final(parent)
+        found = parent.final_image
         if found is not None:
             chain.append(found)
         parent = parent.turn.parent_response

@@ -69,10 +69,6 @@ def _via_files(kind: str, row: ImageVersion | Reference) -> InputPart:
     return InputPart(mime_type=row.mime_type, via_files=source)
 
 
-def _final_image(response: Response) -> ImageVersion | None:
-    return next((image for image in response.images.all() if not image.is_thought), None)
-
-
 def _model_content(response: Response) -> InputContent:
     images = {image.pk: image for image in response.images.all()}
     parts: list[InputPart] = []
@@ -165,7 +161,7 @@ class _Pieces:
     def collapsed(self, position: int) -> InputContent:
         if position not in self._collapsed:
             ancestor = self.ancestors[position]
-            self._collapsed[position] = _user_content(ancestor.turn, self.policy, produced=_final_image(ancestor))
+            self._collapsed[position] = _user_content(ancestor.turn, self.policy, produced=ancestor.final_image)
         return self._collapsed[position]
 
 
@@ -265,13 +261,13 @@ def context_preview(parent: Response | None, policy: ReplayPolicy | None = None)
     }
     rows = []
     for position, response in enumerate(chain):
-        image = _final_image(response)
+        image = response.final_image
         if position >= first_inline:
             mode = "inline"
         else:
             mode = "files" if image is not None and image.pk in sent_images else "text"
         rows.append(ContextRow(turn=response.turn, image=image, mode=mode))
-    images = sum(1 for content in contents for part in content.parts if part.data is not None or part.via_files)
+    images = sum(1 for content in contents for part in content.parts if _is_image(part))
     chars = sum(len(part.text or "") for content in contents for part in content.parts)
     return ContextPreview(
         rows=rows, images=images, input_tokens=math.ceil(chars / 4) + images * INPUT_IMAGE_TOKENS, estimated_bytes=size

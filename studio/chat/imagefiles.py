@@ -38,9 +38,15 @@ def files_delete_unused(keys: Iterable[str]) -> list[str]:
         for field in fields:
             used.update(model.objects.filter(**{f"{field}__in": wanted}).values_list(field, flat=True))
     removed = sorted(wanted - used)
-    for key in removed:
+    files_delete(removed)
+    return removed
+
+
+def files_delete(keys: Iterable[str]) -> None:
+    """Delete files no row can use any more. A file left behind is better than a failed cleanup
+    taking the caller down (or hiding the error that made it clean up)."""
+    for key in keys:
         try:
             default_storage.delete(key)
-        except OSError:  # a file left behind is better than a failed cleanup taking the caller down
+        except OSError:
             logger.exception("could not delete discarded image file %s", key)
-    return removed

@@ -167,8 +167,3 @@ def store_references(*, turn: Turn, checked: list[CheckedReference], written: li
             )
         )
     return Reference.objects.bulk_create(rows)
-
-
-def discard_files(keys: list[str]) -> None:
-    for key in keys:
-        default_storage.delete(key)

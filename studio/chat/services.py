@@ -12,7 +12,7 @@ from django.utils import timezone
 from studio.accounts.models import Membership, Team, User
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
-from .imagefiles import images_discard
+from .imagefiles import files_delete, images_discard
 from .models import Conversation, Project, Response, ResponseStatus, StudioSettings, Turn
 from .options import MAX_PROMPT_CHARS, GenerationOptions
 from .references import (
@@ -20,7 +20,6 @@ from .references import (
     ReferenceError,
     ReferenceInput,
     check_references,
-    discard_files,
     store_references,
 )
 
@@ -158,7 +157,7 @@ def turn_submit(
             written=written,
         )
     except BaseException:
-        discard_files(written)
+        files_delete(written)  # the rows were rolled back; the new files go too
         raise
 
 
@@ -226,7 +225,7 @@ def response_retry(*, response: Response, membership: Membership) -> Response:
     locked = Response.objects.select_for_update().get(pk=response.pk)
     if locked.status not in (ResponseStatus.FAILED, ResponseStatus.BLOCKED, ResponseStatus.CANCELLED):
         raise ChatError("Only a failed, blocked or cancelled image can be retried.")
-    locked.images.all().delete()
+    images_discard(locked.images.all())
     blank: dict[str, object] = {
         "status": ResponseStatus.QUEUED,
         "error_code": "",

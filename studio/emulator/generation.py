@@ -9,6 +9,7 @@ request gives identical bytes.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 import random
@@ -220,7 +221,7 @@ class Planner:
                 references=tuple(request.current_images()),
                 fmt="png" if mime_mode == "png" else "jpeg",
             )
-            image = _once(lambda: self._render(spec))
+            image = functools.cache(lambda: self._render(spec))  # drawn once, on first use, for all its events
             if thoughts_on and interim:
                 for number in range(1, interim + 1):  # the last interim image equals the final image
 
@@ -295,18 +296,6 @@ class Planner:
         if request.edit_base() is not None and request.turn > 1:
             return f"Here is the edited image: {prompt}"
         return f"Here is the image you asked for: {prompt}"
-
-
-def _once(make: Callable[[], RenderedImage]) -> Callable[[], RenderedImage]:
-    """Draw the image on first use only: the interim and final events share it."""
-    made: list[RenderedImage] = []
-
-    def get() -> RenderedImage:
-        if not made:
-            made.append(make())
-        return made[0]
-
-    return get
 
 
 def _label(image: RenderedImage, mode: str) -> str:

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from studio.accounts.models import Membership, Role, Team, User
 from studio.accounts.services import team_add_member, user_sign_up
 from studio.chat import services
+from studio.chat.imagestore import response_folder
 from studio.chat.models import Conversation, Project, Response, Turn
 from studio.chat.options import GenerationOptions
 from studio.chat.references import ReferenceInput
@@ -80,5 +81,5 @@ def run_all() -> list[int]:
 
 def response_files(conversation_id: int, response_id: int) -> list[str]:
     """The files stored for a response's images (the pipeline's storage folder for it)."""
-    folder = f"conversations/{conversation_id}/responses/{response_id}"
+    folder = response_folder(conversation_id, response_id)
     return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []

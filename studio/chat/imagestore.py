@@ -17,6 +17,11 @@ FORMAT_MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 MIME_EXTENSION = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/heic": "heic"}
 
 
+def response_folder(conversation_id: int, response_id: int) -> str:
+    """Where a response's images are stored."""
+    return f"conversations/{conversation_id}/responses/{response_id}"
+
+
 class UnreadableImage(ValueError):
     pass
 

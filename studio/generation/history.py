@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from studio.chat.imagestore import read_bytes
+from studio.chat.imagestore import read_bytes, response_folder
 from studio.chat.models import ImageVersion, Reference, Response, Turn
 from studio.chat.options import GenerationOptions, closest_aspect_ratio
 
@@ -303,7 +303,7 @@ def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
         conversation_id=turn.conversation_id,
         options=options,
         request=request,
-        folder=f"conversations/{turn.conversation_id}/responses/{response.pk}",
+        folder=response_folder(turn.conversation_id, response.pk),
         inline_turns=inline_turns,
         estimated_bytes=size,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.journeys import sign_up_and_open_conversation
 from tests.e2e.live_studio import LiveStudio
 
 # Slow enough to watch: about five seconds per image.
@@ -12,18 +13,7 @@ EMULATOR_LATENCY = {"latency_first_ms": 800, "latency_event_ms": 400}
 
 
 def test_prompt_two_grounded_images_and_reload_mid_generation(page: Page, studio: LiveStudio) -> None:
-    page.goto(f"{studio.url}/signup/")
-    page.get_by_label("Username").fill("e2e_person")
-    page.get_by_label("Email").fill("e2e@example.com")
-    page.get_by_label("Password").fill("a long enough secret")
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
-
-    page.get_by_label("Name").fill("Launch posters")
-    page.get_by_role("button", name="Create project").click()
-    expect(page.get_by_role("heading", name="Launch posters", exact=True)).to_be_visible()
-    page.get_by_role("button", name="New conversation").click()
-    expect(page.locator("#live-status")).to_have_text("Live")
+    sign_up_and_open_conversation(page, studio, username="e2e_person", project="Launch posters")
 
     page.get_by_text("Settings").click()
     page.get_by_label("Images").select_option("2")
@@ -59,15 +49,7 @@ def test_prompt_two_grounded_images_and_reload_mid_generation(page: Page, studio
 
 
 def test_failures_are_shown_in_words(page: Page, studio: LiveStudio) -> None:
-    page.goto(f"{studio.url}/signup/")
-    page.get_by_label("Username").fill("e2e_failures")
-    page.get_by_label("Email").fill("failures@example.com")
-    page.get_by_label("Password").fill("a long enough secret")
-    page.get_by_role("button", name="Sign up").click()
-    page.get_by_label("Name").fill("Edge cases")
-    page.get_by_role("button", name="Create project").click()
-    page.get_by_role("button", name="New conversation").click()
-    expect(page.locator("#live-status")).to_have_text("Live")
+    sign_up_and_open_conversation(page, studio, username="e2e_failures", project="Edge cases")
     prompt = page.get_by_label("Prompt")
     prompt.press("Enter")
     expect(page.locator("#composer-error")).to_contain_text("Write a prompt first")

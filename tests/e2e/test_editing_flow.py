@@ -9,6 +9,7 @@ import zipfile
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.e2e.journeys import sign_up_and_open_conversation
 from tests.e2e.live_studio import LiveStudio
 
 EMULATOR_LATENCY = {"latency_first_ms": 150, "latency_event_ms": 40}
@@ -21,15 +22,7 @@ def png_bytes() -> list[int]:
 
 
 def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> None:
-    page.goto(f"{studio.url}/signup/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Email").fill("editor@example.com")
-    page.get_by_label("Password").fill("a long enough secret")
-    page.get_by_role("button", name="Sign up").click()
-    page.get_by_label("Name").fill("Barns")
-    page.get_by_role("button", name="Create project").click()
-    page.get_by_role("button", name="New conversation").click()
-    expect(page.locator("#live-status")).to_have_text("Live")
+    sign_up_and_open_conversation(page, studio, username="editor", project="Barns")
 
     prompt = page.get_by_label("Prompt")
     for count, text in enumerate(["a red barn", "make it night", "add snow"], start=1):

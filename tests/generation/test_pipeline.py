@@ -6,7 +6,9 @@ import base64
 import hashlib
 import io
 import random
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
@@ -98,22 +100,30 @@ def test_second_turn_replays_history_with_signatures(gemini: LiveEmulator) -> No
     assert hashlib.sha256(replayed).hexdigest() == parent.final_images[0].sha256, "the original bytes go back"
 
 
-def test_an_altered_stored_signature_is_caught(gemini: LiveEmulator) -> None:
-    user = make_user("eve")
+def edit_with_tampered_signature(username: str, tamper: Callable[[dict[str, Any]], None]) -> Response:
+    """Make an image, change its stored image part with `tamper`, then edit it: the replay sends the
+    part exactly as stored, so the model (the emulator) sees what was done to it."""
+    user = make_user(username)
     conversation = make_conversation(user)
     submit(conversation, user, "a tree")
     run_all()
     parent = default_parent(branch(conversation=conversation, leaf_id=None))
     assert parent is not None
     parts = parent.parts
-    image_part = next(p for p in parts if "image" in p and not p["thought"])
-    raw = bytearray(base64.b64decode(image_part["signature"]))
-    raw[-1] ^= 1
-    image_part["signature"] = base64.b64encode(bytes(raw)).decode()
+    tamper(next(p for p in parts if "image" in p and not p["thought"]))
     Response.objects.filter(pk=parent.pk).update(parts=parts)
     turn = submit(conversation, user, "add snow", parent=parent)
     run_all()
-    failed = turn.responses.get()
+    return turn.responses.get()
+
+
+def test_an_altered_stored_signature_is_caught(gemini: LiveEmulator) -> None:
+    def flip_last_bit(image_part: dict[str, Any]) -> None:
+        raw = bytearray(base64.b64decode(image_part["signature"]))
+        raw[-1] ^= 1
+        image_part["signature"] = base64.b64encode(bytes(raw)).decode()
+
+    failed = edit_with_tampered_signature("eve", flip_last_bit)
     assert failed.status == ResponseStatus.FAILED and failed.error_code == "bad_request"
     assert "Invalid thought signature" in failed.error_message
 
@@ -243,17 +253,6 @@ def test_image_bytes_decode(gemini: LiveEmulator) -> None:
 
 
 def test_a_removed_stored_signature_is_caught(gemini: LiveEmulator) -> None:
-    user = make_user("oda")
-    conversation = make_conversation(user)
-    submit(conversation, user, "a tree")
-    run_all()
-    parent = default_parent(branch(conversation=conversation, leaf_id=None))
-    assert parent is not None
-    parts = parent.parts
-    next(p for p in parts if "image" in p and not p["thought"])["signature"] = None
-    Response.objects.filter(pk=parent.pk).update(parts=parts)
-    turn = submit(conversation, user, "add snow", parent=parent)
-    run_all()
-    failed = turn.responses.get()
+    failed = edit_with_tampered_signature("oda", lambda image_part: image_part.update(signature=None))
     assert failed.status == ResponseStatus.FAILED
     assert "Image part is missing a thought_signature in content position 2" in failed.error_message

@@ -138,12 +138,19 @@ def test_two_worker_processes_never_claim_the_same_response() -> None:
     workers = [
         subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("claim_worker.py")), name],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
             text=True,
         )
         for name in ("proc-a", "proc-b")
     ]
+    for worker in workers:  # both must be connected before either claims, or one drains the queue alone
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
     outputs = [worker.communicate(timeout=60)[0] for worker in workers]
     assert all(worker.returncode == 0 for worker in workers)
     claims = [[int(i) for i in out.split()] for out in outputs]

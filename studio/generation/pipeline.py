@@ -67,6 +67,11 @@ class Progress:
     pending: dict[str, Any] = field(default_factory=dict)
     stored: dict[str, StoredImage] = field(default_factory=dict)  # by sha256: drafts often equal the final
 
+    @property
+    def stored_keys(self) -> list[str]:
+        """Every file this run stored (originals, thumbnails, renditions)."""
+        return [key for stored in self.stored.values() for key in stored.keys]
+
     def take_pending(self) -> dict[str, Any]:
         """Hand what is pending to the write about to happen, once."""
         fields, self.pending, self.last_flush = self.pending, {}, time.monotonic()
@@ -111,21 +116,21 @@ class Pipeline:
             self._running -= 1
 
     async def _run(self, response_id: int) -> None:
-        try:
-            job = await db(load_job)(response_id)
-        except Exception as error:
-            logger.exception("could not prepare response %s", response_id)
-            await self._finish_failed_raw(response_id, "internal", str(error))
-            return
         progress = Progress()
         try:
-            await self._generate(job, progress)
+            await self._generate(await db(load_job)(response_id), progress)
         except records.LeaseLost:
             logger.warning("response %s: lease lost; another worker or the reaper owns it now", response_id)
             # Whoever took the response (a cancel, the reaper) discarded the rows it saw; files stored
             # since have no row at all.
-            keys = [key for stored in progress.stored.values() for key in stored.keys]
-            await db(files_delete_unused)(keys)
+            await db(files_delete_unused)(progress.stored_keys)
+        except Exception as error:  # a bug or a database failure: end it now rather than at lease expiry
+            logger.exception("response %s crashed the pipeline", response_id)
+            try:
+                await self._finish_failed_raw(response_id, "internal", type(error).__name__)
+                await db(files_delete_unused)(progress.stored_keys)  # files whose row was never written
+            except Exception:
+                logger.exception("response %s: could not record the crash; the reaper will end it", response_id)
 
     @property
     def flush_interval(self) -> float:

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
 from PIL import Image
 
 from studio.chat.models import Reference, ReferenceRole, Response, Turn
 from studio.chat.references import ReferenceInput
 from studio.chat.services import ChatError
+from tests.database_faults import REFUSAL, inserts_refused
 from tests.studio_world import make_conversation, make_user, submit
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +126,14 @@ def test_limits_are_exactly_fourteen_five_and_six(settings: object) -> None:
     roles = [ReferenceRole.PERSON] * 5 + [ReferenceRole.OBJECT] * 6 + [ReferenceRole.STYLE] * 3
     turn = submit(conversation, user, "fourteen", references=[upload(png(), role=role) for role in roles])
     assert turn.references.count() == 14
+
+
+def test_a_turn_the_database_refuses_keeps_none_of_its_new_files(settings: object) -> None:
+    """The uploads are written before their rows; when the database then fails, the rows roll back
+    and the files written for them are deleted."""
+    user = make_user("ursa")
+    conversation = make_conversation(user)
+    with inserts_refused(Reference._meta.db_table), pytest.raises(DatabaseError, match=REFUSAL):
+        submit(conversation, user, "these two", references=[upload(png(), "a.png"), upload(png(30, 30), "b.png")])
+    assert not Turn.objects.exists() and not Response.objects.exists() and not Reference.objects.exists()
+    assert stored_files() == []

@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from studio.chat.fragments import branch, default_parent
 from studio.chat.models import ImageVersion, Response, ResponseStatus
+from studio.chat.references import ReferenceInput
 from studio.emulator.server import free_port
+from tests.chat.test_references import png
+from tests.database_faults import REFUSAL, inserts_refused
 from tests.live_emulator import LiveEmulator, StartEmulator
 from tests.studio_world import make_conversation, make_user, response_files, run_all, submit
 
@@ -208,6 +212,37 @@ def test_broken_stream_leaves_nothing_half_written(gemini: LiveEmulator) -> None
     assert not ImageVersion.objects.filter(response=response).exists()
     assert len(generate_calls(gemini)) == 1, "a stream that already produced output is not retried"
     assert response_files(conversation.pk, response.pk) == [], "drafts stored before the break go with their rows"
+
+
+def test_a_database_failure_ends_the_response_at_once_and_keeps_no_files(gemini: LiveEmulator) -> None:
+    """The database refuses every image row: the first draft's files are already stored by then. The
+    response fails at once in words (no raw database text), instead of waiting for its lease to expire,
+    and the files that never got a row are deleted."""
+    user = make_user("uma")
+    conversation = make_conversation(user)
+    turn = submit(conversation, user, "a harbour at dawn")
+    with inserts_refused(ImageVersion._meta.db_table):
+        run_all()
+    response = turn.responses.get()
+    assert (response.status, response.error_code, response.lease_owner) == (ResponseStatus.FAILED, "internal", "")
+    assert "went wrong in the studio" in response.error_message and REFUSAL not in response.error_message
+    assert response.parts == [] and not ImageVersion.objects.filter(response=response).exists()
+    assert response_files(conversation.pk, response.pk) == []
+
+
+def test_a_job_that_cannot_be_prepared_fails_in_words(gemini: LiveEmulator) -> None:
+    """Its reference file vanished from storage before the worker read it: the response fails at once,
+    naming the error's type, and Gemini is never called."""
+    user = make_user("vic")
+    conversation = make_conversation(user)
+    upload = SimpleUploadedFile("ref.png", png(), content_type="image/png")
+    turn = submit(conversation, user, "in this style", references=[ReferenceInput(role="style", upload=upload)])
+    default_storage.delete(turn.references.get().storage_key)
+    run_all()
+    response = turn.responses.get()
+    assert (response.status, response.error_code, response.lease_owner) == (ResponseStatus.FAILED, "internal", "")
+    assert "(FileNotFoundError)" in response.error_message
+    assert generate_calls(gemini) == []
 
 
 def test_network_down(settings: object, emulator: LiveEmulator) -> None:

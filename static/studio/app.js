@@ -42,6 +42,31 @@
     else status("Reconnecting…", "connecting");
   });
 
+  // A request that fails outside a form's own errors (a 403, a crash, no network) says so in words;
+  // nothing was swapped, so the prompt and attachments are still where the person left them.
+  const REQUEST_ERRORS = {
+    403: "You no longer have access to this, or your session expired. Reload the page and sign in again.",
+    404: "That no longer exists: it may have been archived or deleted. Reload the page.",
+    413: "That upload is too large for the server. Attach smaller images (each under 20 MB).",
+    429: "Too many requests at once. Wait a moment and try again.",
+  };
+  const noticeBox = document.getElementById("request-notice");  // parsed already: this script is deferred
+  const notice = (text) => {  // an empty text hides it
+    if (!noticeBox) return;
+    if (text) noticeBox.querySelector(".notice-text").textContent = text;
+    noticeBox.hidden = !text;
+  };
+  document.addEventListener("htmx:responseError", (event) => {
+    const code = event.detail.xhr ? event.detail.xhr.status : 0;
+    notice(REQUEST_ERRORS[code] || `The studio could not do that (error ${code}); nothing from it was saved. `
+      + "Try again; if it keeps happening, tell an admin.");
+  });
+  document.addEventListener("htmx:sendError", () => {
+    notice("Could not reach the studio. Check your connection and try again; nothing was sent.");
+  });
+  document.addEventListener("htmx:beforeRequest", () => notice(""));
+  if (noticeBox) noticeBox.querySelector(".notice-close").addEventListener("click", () => notice(""));
+
   // Keep the newest content in view while streaming, unless the person scrolled up to read.
   let pinned = true;
   const scroller = () => document.getElementById("chat-scroll");

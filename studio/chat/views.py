@@ -16,6 +16,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from studio.accounts.middleware import HtmxHttpRequest
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import teams_for_user
 from studio.generation.history import context_preview
@@ -174,14 +175,14 @@ def _references(request: HttpRequest, user: User) -> list[ReferenceInput]:
 
 @login_required
 @require_POST
-def turn_create(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def turn_create(request: HtmxHttpRequest, conversation_id: int) -> HttpResponse:
     user = _user(request)
     conversation, membership = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
     leaf = _leaf(request)
     form = ComposerForm(request.POST)
     # The composer is a plain form underneath (sent before htmx took over a freshly swapped composer,
     # or with scripts off): answer that with whole pages, and htmx with fragments.
-    htmx = request.headers.get("HX-Request") == "true"
+    htmx = bool(request.htmx)
     status = 200
     turn_fragment = ""
     if form.is_valid():

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from studio.chat.models import Conversation, Project, ResponseStatus, Turn
+from studio.chat.models import Conversation, Project, Response, ResponseStatus, Turn
+from tests.database_faults import REFUSAL, inserts_refused
 from tests.live_emulator import LiveEmulator
 from tests.studio_world import PASSWORD, make_conversation, make_user, run_all, submit
 
@@ -35,6 +36,21 @@ def test_anonymous_visitors_are_sent_to_log_in() -> None:
     for url in ("/", "/p/1/", "/c/1/", "/media/v/1", "/media/v/1/thumb", "/grounding/1"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+def test_a_signed_out_htmx_post_loads_the_login_page_whole() -> None:
+    """Signed out in another tab: the composer's next send must not swap the login page into itself.
+    htmx is told to load the login page, which returns to the conversation afterwards."""
+    client, user = logged_in("fay")
+    conversation = make_conversation(user)
+    client.logout()
+    page = f"http://testserver/c/{conversation.pk}/?leaf=7"
+    headers = {"HX-Request": "true", "HX-Current-URL": page}
+    sent = client.post(f"/c/{conversation.pk}/turns", {"prompt": "a kite", **COMPOSER}, headers=headers)
+    assert sent.status_code == 200 and sent["HX-Redirect"] == f"/login/?next=/c/{conversation.pk}/%3Fleaf%3D7"
+    assert sent.content == b"" and not Turn.objects.exists()
+    plain = client.post(f"/c/{conversation.pk}/turns", {"prompt": "a kite", **COMPOSER})
+    assert plain.status_code == 302 and plain["Location"].startswith("/login/"), "without htmx: a normal redirect"
 
 
 def test_home_lists_projects_and_creates_one() -> None:
@@ -90,6 +106,7 @@ def test_turn_posts_need_csrf() -> None:
     client.login(username="ida", password=PASSWORD)
     response = client.post(f"/c/{conversation.pk}/turns", {"prompt": "x", **COMPOSER})
     assert response.status_code == 403 and not Turn.objects.exists()
+    assert b"This page expired" in response.content and b"reload the page" in response.content
 
 
 def test_pages_carry_a_strict_csp_with_nonce() -> None:
@@ -123,6 +140,7 @@ def test_other_teams_get_404_everywhere(gemini: LiveEmulator) -> None:
     stranger, _ = logged_in("lou")
     for url in urls:
         assert stranger.get(url).status_code == 404, url
+    assert b"belongs to a team you are not in" in stranger.get(urls[1]).content, "a 404 page in words"
     assert stranger.post(f"/c/{conversation.pk}/turns", {"prompt": "mine now", **COMPOSER}).status_code == 404
     assert stranger.post(f"/c/{conversation.pk}/rename", {"title": "pwned"}).status_code == 404
     assert Conversation.objects.get(pk=conversation.pk).title == "secret plan"
@@ -180,3 +198,18 @@ def test_rename_and_archive_from_the_conversation_page() -> None:
     listing = client.get(f"/p/{conversation.project_id}/").content
     assert f'href="/c/{conversation.pk}/"'.encode() not in listing, "archived conversations leave the list"
     assert "Archived “Spring launch”.".encode() in listing
+
+
+def test_a_server_error_gets_a_page_in_words_and_writes_nothing() -> None:
+    """The database refuses the turn's responses mid-transaction (a real database error): the person
+    gets the studio's 500 page, no traceback, and the turn is not half-written."""
+    client, user = logged_in("nia")
+    client.raise_request_exception = False
+    conversation = make_conversation(user)
+    with inserts_refused(Response._meta.db_table):
+        failed = client.post(f"/c/{conversation.pk}/turns", {"prompt": "a lighthouse", **COMPOSER})
+    assert failed.status_code == 500
+    body = failed.content.decode()
+    assert "Something went wrong on our side" in body and "saved nothing" in body
+    assert REFUSAL not in body and "Traceback" not in body
+    assert not Turn.objects.exists() and not Response.objects.exists()

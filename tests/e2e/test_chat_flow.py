@@ -3,6 +3,7 @@ thoughts stream, reload mid-generation, and see both images and the search panel
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.journeys import sign_up_and_open_conversation
@@ -59,3 +60,38 @@ def test_failures_are_shown_in_words(page: Page, studio: LiveStudio) -> None:
     expect(alert).to_contain_text("Image filtered", timeout=30_000)
     expect(alert).to_contain_text("Blocked images are not charged")
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
+
+
+# htmx itself logs failed requests as console errors; those are the point of this test.
+@pytest.mark.console_allows(
+    "ERR_INTERNET_DISCONNECTED", "htmx:sendError", "htmx:afterRequest", "status of 500", "Status Error Code 500"
+)
+def test_a_failed_send_says_so_and_keeps_the_prompt(page: Page, studio: LiveStudio) -> None:
+    """Requests that fail outside the form's own checks: the network drops, or the server answers 500.
+    Both are faked at the browser's network edge; the page must say what happened and lose nothing."""
+    sign_up_and_open_conversation(page, studio, username="e2e_offline", project="Flaky network")
+    prompt = page.get_by_label("Prompt")
+    notice = page.locator("#request-notice")
+    expect(notice).to_be_hidden()
+
+    page.route("**/turns", lambda route: route.abort("internetdisconnected"))
+    prompt.fill("a paper boat on a puddle")
+    prompt.press("Enter")
+    expect(notice).to_contain_text("Could not reach the studio")
+    expect(prompt).to_have_value("a paper boat on a puddle")
+    expect(page.locator(".turn")).to_have_count(0)
+
+    page.unroute("**/turns")
+    page.route("**/turns", lambda route: route.fulfill(status=500, body="<h1>Server Error (500)</h1>"))
+    page.get_by_role("button", name="Send").click()
+    expect(notice).to_contain_text("error 500")
+    expect(notice).to_contain_text("nothing from it was saved")
+    expect(prompt).to_have_value("a paper boat on a puddle")
+
+    page.unroute("**/turns")
+    page.get_by_role("button", name="Dismiss this message").click()
+    expect(notice).to_be_hidden()
+    prompt.press("Enter")
+    expect(page.locator(".turn")).to_have_count(1)
+    expect(prompt).to_have_value("")
+    expect(notice).to_be_hidden()

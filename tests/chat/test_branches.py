@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from asgiref.sync import sync_to_async
+from django.core.files.storage import default_storage
+from django.db import transaction
 from django.test import Client
 
 from studio.accounts.models import User
 from studio.chat.branches import ConversationTree
 from studio.chat.fragments import branch
-from studio.chat.models import Conversation, ResponseStatus, Turn
+from studio.chat.imagefiles import images_discard
+from studio.chat.models import Conversation, ImageVersion, Reference, ResponseStatus, Turn
+from studio.chat.references import ReferenceInput
 from studio.chat.selectors import conversation_turns
+from studio.chat.services import response_cancel
+from studio.generation.assembly import build_pipeline
+from studio.generation.records import response_claim
 from tests.live_emulator import LiveEmulator
-from tests.studio_world import PASSWORD, make_conversation, make_user, run_all, submit
+from tests.studio_world import (
+    PASSWORD,
+    make_conversation,
+    make_user,
+    personal_membership,
+    response_files,
+    run_all,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,13 +155,6 @@ def test_regenerate_retry_cancel(gemini: LiveEmulator) -> None:
 
 
 def test_cancelling_a_running_response_stops_its_worker(gemini: LiveEmulator) -> None:
-    import asyncio
-
-    from studio.chat.services import response_cancel
-    from studio.generation.assembly import build_pipeline
-    from studio.generation.records import response_claim
-    from tests.studio_world import personal_membership
-
     user = make_user("ola")
     conversation = make_conversation(user)
     turn = submit(conversation, user, "slow [[emulator: latency=600]]")
@@ -151,8 +162,6 @@ def test_cancelling_a_running_response_stops_its_worker(gemini: LiveEmulator) ->
     response, membership = turn.responses.get(), personal_membership(user)
 
     async def scenario() -> None:
-        from asgiref.sync import sync_to_async
-
         job = asyncio.create_task(build_pipeline("w").run(response_id))
         await asyncio.sleep(0.2)
         await sync_to_async(response_cancel)(response=response, membership=membership)
@@ -166,16 +175,6 @@ def test_cancelling_a_running_response_stops_its_worker(gemini: LiveEmulator) ->
 def test_cancelling_mid_stream_leaves_no_image_files(gemini: LiveEmulator) -> None:
     """Cancelled after its drafts were stored: the cancel deletes the files of the rows it saw, and the
     worker, losing its lease, deletes what it stored after that."""
-    import asyncio
-
-    from asgiref.sync import sync_to_async
-
-    from studio.chat.models import ImageVersion
-    from studio.chat.services import response_cancel
-    from studio.generation.assembly import build_pipeline
-    from studio.generation.records import response_claim
-    from tests.studio_world import personal_membership, response_files
-
     user = make_user("oli")
     conversation = make_conversation(user)
     turn = submit(conversation, user, "slow drafts [[emulator: interim_images=2, event_delay=150]]")
@@ -201,13 +200,6 @@ def test_cancelling_mid_stream_leaves_no_image_files(gemini: LiveEmulator) -> No
 
 
 def test_discarding_a_version_keeps_files_a_reference_shares(gemini: LiveEmulator) -> None:
-    from django.core.files.storage import default_storage
-    from django.db import transaction
-
-    from studio.chat.imagefiles import images_discard
-    from studio.chat.models import ImageVersion, Reference
-    from studio.chat.references import ReferenceInput
-
     user = make_user("ria")
     conversation = make_conversation(user)
     first = submit(conversation, user, "a red boat")

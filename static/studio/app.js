@@ -67,6 +67,12 @@
   document.addEventListener("htmx:beforeRequest", () => notice(""));
   if (noticeBox) noticeBox.querySelector(".notice-close").addEventListener("click", () => notice(""));
 
+  // A title set by the first prompt or a rename arrives as fragments; the tab follows the heading.
+  document.addEventListener("htmx:oobAfterSwap", () => {
+    const heading = document.getElementById("chat-title");
+    if (heading) document.title = `${heading.textContent} · Studio`;
+  });
+
   // Keep the newest content in view while streaming, unless the person scrolled up to read.
   let pinned = true;
   const scroller = () => document.getElementById("chat-scroll");

@@ -3,6 +3,8 @@ thoughts stream, reload mid-generation, and see both images and the search panel
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -31,6 +33,9 @@ def test_prompt_two_grounded_images_and_reload_mid_generation(page: Page, studio
     expect(page.locator(".status-running").first).to_be_visible(timeout=15_000)
     expect(page.locator(".thoughts-text strong").first).to_be_visible(timeout=15_000)  # thoughts stream in
     expect(page.locator(".status-succeeded")).to_have_count(0)
+    # The first prompt names the conversation: heading, breadcrumb and tab follow without a reload.
+    expect(page.locator("#crumb-title")).to_contain_text("a poster of the lighthouse at dusk")
+    expect(page).to_have_title(re.compile(r"^a poster of the lighthouse at dusk.* · Studio$"))
 
     page.reload()  # mid-generation: the snapshot shows where things are, and the stream carries on
     expect(page.locator("#live-status")).to_have_text("Live")

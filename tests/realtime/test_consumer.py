@@ -91,6 +91,8 @@ def test_snapshot_then_live_events(gemini: LiveEmulator) -> None:
         await database_sync_to_async(_rename)(conversation, user)
         renamed = await receive_until(socket, "Renamed &amp; escaped")
         assert 'id="chat-title"' in renamed[-1]
+        crumb = 'id="crumb-title" aria-current="page" class="crumb-current" hx-swap-oob="true">Renamed &amp; escaped<'
+        assert crumb in renamed[-1], "the breadcrumb follows the heading"
         await socket.disconnect()
 
     asyncio.run(scenario())

@@ -67,6 +67,9 @@ def test_home_lists_projects_and_creates_one() -> None:
 def test_composer_posts_a_turn_and_renders_errors_in_place() -> None:
     client, user = logged_in("hil")
     conversation = make_conversation(user)
+    blank = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert "Starts a new image" in blank, "nothing to edit yet"
+    assert '<span class="composer-choices" hidden>' in blank, "so no choice of image to edit"
     ok = client.post(
         f"/c/{conversation.pk}/turns", {"prompt": "a lighthouse", **COMPOSER, "count": "2"}, HTTP_HX_REQUEST="true"
     )
@@ -74,6 +77,7 @@ def test_composer_posts_a_turn_and_renders_errors_in_place() -> None:
     turn = Turn.objects.get(conversation=conversation)
     assert turn.responses.count() == 2
     assert f'id="turn-{turn.pk}"'.encode() in ok.content and b'id="composer"' in ok.content
+    assert b"Edits the newest image on this branch" in ok.content and b'class="composer-choices">' in ok.content
     empty = client.post(f"/c/{conversation.pk}/turns", {"prompt": "", **COMPOSER}, HTTP_HX_REQUEST="true")
     assert empty.status_code == 422
     assert b"Write a prompt first" in empty.content and b'role="alert"' in empty.content

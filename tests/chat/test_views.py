@@ -61,7 +61,8 @@ def test_home_lists_projects_and_creates_one() -> None:
     assert created.status_code == 302
     project = Project.objects.get(name="Summer campaign")
     assert created["Location"] == f"/p/{project.pk}/"
-    assert b"Summer campaign" in client.get("/").content
+    listing = client.get("/").content
+    assert b"Summer campaign" in listing and b"updated just now" in listing
 
 
 def test_composer_posts_a_turn_and_renders_errors_in_place() -> None:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -19,6 +22,17 @@ def thought_markup(text: str) -> SafeString:
     escaped = escape(text or "")
     with_bold = _BOLD.sub(r"<strong>\1</strong>", escaped)
     return mark_safe(with_bold.replace("\n\n", "<br><br>").replace("\n", "<br>"))
+
+
+@register.filter
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """ "just now" under a minute (timesince alone says "0 minutes"), else "3 hours ago"."""
+    if moment is None:
+        return ""
+    now = now or timezone.now()
+    if now - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now)} ago"
 
 
 @register.filter

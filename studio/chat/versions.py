@@ -15,8 +15,10 @@ from .models import Conversation, ImageVersion, ResponseStatus
 
 @dataclass(frozen=True)
 class Version:
+    number: int  # 1 for the oldest: what the gallery calls it
     image: ImageVersion
     parent: ImageVersion | None  # the image this one was edited from
+    parent_number: int | None  # the parent's number in the same gallery
 
 
 def conversation_versions(*, conversation: Conversation) -> list[Version]:
@@ -28,10 +30,14 @@ def conversation_versions(*, conversation: Conversation) -> list[Version]:
         .prefetch_related("response__turn__parent_response__images")
         .order_by("created_at", "pk")
     )
-    versions = []
-    for image in images:
-        parent = image.response.turn.parent_response
-        versions.append(Version(image=image, parent=parent.final_image if parent is not None else None))
+    versions: list[Version] = []
+    numbers: dict[int, int] = {}
+    for number, image in enumerate(images, start=1):
+        numbers[image.pk] = number
+        parent_response = image.response.turn.parent_response
+        parent = parent_response.final_image if parent_response is not None else None
+        parent_number = numbers.get(parent.pk) if parent is not None else None
+        versions.append(Version(number=number, image=image, parent=parent, parent_number=parent_number))
     return versions
 
 

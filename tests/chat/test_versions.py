@@ -38,7 +38,11 @@ def test_gallery_lists_every_version_with_its_parent(gemini: LiveEmulator) -> No
     assert versions[0].parent is None and versions[2].parent == versions[1].image
     page = client.get(f"/c/{conversation.pk}/versions")
     assert page.status_code == 200
-    assert b"Edited from" in page.content and page.content.count(b'name="v"') == 3
+    assert [(v.number, v.parent_number) for v in versions] == [(1, None), (2, 1), (3, 2)]
+    html = page.content.decode()
+    assert html.count('name="v"') == 3
+    assert f'Edited from <a href="#version-{versions[1].image.pk}">version 2</a>' in html
+    assert f'href="/c/{conversation.pk}/?leaf={turns[2].pk}">Open in chat</a>' in html, "opens its own branch"
 
 
 def test_lineage_zip_has_originals_and_sidecars(gemini: LiveEmulator) -> None:

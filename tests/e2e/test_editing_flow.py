@@ -103,3 +103,12 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
         names = archive.namelist()
     assert len(names) == 6, names  # three images (root, night, snow) and their sidecars
     assert names[-1].endswith(".json")
+
+    # Back in the chat at version 2 ("make it night"): the branch up to it, ready to edit from there.
+    page.get_by_role("link", name="Open in chat").nth(1).click()
+    page.wait_for_url("**?leaf=*")
+    expect(page.locator(".prompt-text")).to_have_text(["a red barn", "make it night"])
+    night = page.locator(".response").nth(1)
+    expect(night).to_be_in_viewport()
+    night.locator("[data-edit-response]").click()
+    expect(page.locator("#composer-parent")).to_contain_text("“make it night”")

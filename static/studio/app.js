@@ -90,6 +90,17 @@
 
   // ---- The composer: which image a turn edits, and its reference images -------------------
 
+  // The composer is replaced after each send: a Settings panel the person opened stays open.
+  let optionsOpen = false;
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (details instanceof HTMLDetailsElement && details.matches(".composer-options")) optionsOpen = details.open;
+  }, true);
+  document.addEventListener("htmx:load", () => {
+    const options = document.querySelector("#composer .composer-options");
+    if (options && optionsOpen) options.open = true;
+  });
+
   const ROLES = [["object", "Object"], ["person", "Person"], ["style", "Style"]];
   let attachments = [];  // {kind: "file", file, url, role} | {kind: "version", id, thumb, role}
   const composer = () => document.getElementById("composer");

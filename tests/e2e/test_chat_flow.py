@@ -30,6 +30,8 @@ def test_prompt_two_grounded_images_and_reload_mid_generation(page: Page, studio
 
     expect(page.locator(".response")).to_have_count(2)
     expect(prompt).to_have_value("")  # the composer is ready for the next message
+    expect(page.get_by_label("Images")).to_be_visible()  # the Settings panel stays open after a send
+    expect(page.get_by_label("Images")).to_have_value("2")  # and keeps what was chosen
     expect(page.locator(".status-running").first).to_be_visible(timeout=15_000)
     expect(page.locator(".thoughts-text strong").first).to_be_visible(timeout=15_000)  # thoughts stream in
     expect(page.locator(".status-succeeded")).to_have_count(0)

@@ -22,6 +22,9 @@ def test_prompt_two_grounded_images_and_reload_mid_generation(page: Page, studio
     page.get_by_label("Images").select_option("2")
     page.get_by_label("Google Search grounding").check()
     prompt = page.get_by_label("Prompt")
+    # Extensions (password managers, grammar checkers) put style attributes on fields; htmx must not
+    # copy them onto the swapped-in composer, where the strict CSP would refuse them.
+    prompt.evaluate("area => { area.style.caretColor = 'red'; }")
     prompt.fill("a poster of the lighthouse at dusk")
     prompt.press("Shift+Enter")
     prompt.type("with tomorrow's tide times")

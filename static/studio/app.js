@@ -88,6 +88,22 @@
   document.addEventListener("htmx:wsAfterMessage", follow);
   document.addEventListener("DOMContentLoaded", follow);
 
+  // Pop-over menus (Earlier versions, Conversation) close with Escape or a click elsewhere.
+  const OPEN_MENUS = "details.picker[open], details.chat-menu[open]";
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    for (const menu of document.querySelectorAll(OPEN_MENUS)) {
+      const hadFocus = menu.contains(document.activeElement);
+      menu.open = false;
+      if (hadFocus) menu.querySelector("summary").focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    for (const menu of document.querySelectorAll(OPEN_MENUS)) {
+      if (!(event.target instanceof Node) || !menu.contains(event.target)) menu.open = false;
+    }
+  });
+
   // ---- The composer: which image a turn edits, and its reference images -------------------
 
   // The composer is replaced after each send: a Settings panel the person opened stays open.

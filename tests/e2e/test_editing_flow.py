@@ -61,6 +61,16 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     page.locator("[data-pick-version]").first.click()
     expect(page.locator(".tray-item")).to_have_count(3)
     expect(page.locator(".tray-count")).to_have_text("3/14")
+    menu = page.locator(".picker-panel")
+    page.get_by_text("Earlier versions").click()
+    expect(menu).to_be_visible()
+    page.keyboard.press("Escape")  # pop-overs close with Escape, focus back on their button
+    expect(menu).to_be_hidden()
+    expect(page.locator("details.picker summary")).to_be_focused()
+    page.get_by_text("Earlier versions").click()
+    page.locator("#chat-title").click()  # or with a click elsewhere
+    expect(menu).to_be_hidden()
+    expect(page.locator(".tray-item")).to_have_count(3)
     page.get_by_label("Role of reference 1").select_option("style")
     prompt.fill("a blue barn instead")
     prompt.press("Enter")

@@ -8,7 +8,7 @@ MESSAGES = {
         "Rephrase the prompt and send it again."
     ),
     "image_safety": (
-        "Google's safety filter removed the image. Blocked images are not charged. "
+        "Google's safety filter removed the image. The image is not charged; the prompt and thinking are. "
         "Try rephrasing the prompt, or choose a less strict safety threshold if your team allows it."
     ),
     "no_image": (

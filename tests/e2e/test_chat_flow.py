@@ -68,7 +68,7 @@ def test_failures_are_shown_in_words(page: Page, studio: LiveStudio) -> None:
     prompt.press("Enter")
     alert = page.locator(".response .alert")
     expect(alert).to_contain_text("Image filtered", timeout=30_000)
-    expect(alert).to_contain_text("Blocked images are not charged")
+    expect(alert).to_contain_text("The image is not charged; the prompt and thinking are.")
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from studio.accounts.models import Membership, User
@@ -33,7 +34,19 @@ def project_for_member(*, user: User, project_id: int) -> tuple[Project, Members
 
 
 def conversations_for_project(*, project: Project) -> QuerySet[Conversation]:
-    return project.conversations.filter(archived_at__isnull=True).order_by("-updated_at")
+    """Newest first, each with `cover_image_id` (its newest final image) and `image_count`."""
+    finals = ImageVersion.objects.filter(
+        response__turn__conversation=OuterRef("pk"), is_thought=False, response__status=ResponseStatus.SUCCEEDED
+    )
+    counted = finals.order_by().values("response__turn__conversation").annotate(n=Count("pk")).values("n")
+    return (
+        project.conversations.filter(archived_at__isnull=True)
+        .annotate(
+            cover_image_id=Subquery(finals.order_by("-created_at", "-pk").values("pk")[:1]),
+            image_count=Coalesce(Subquery(counted[:1], output_field=IntegerField()), 0),
+        )
+        .order_by("-updated_at")
+    )
 
 
 def conversation_for_member(*, user: User, conversation_id: int) -> tuple[Conversation, Membership]:

@@ -79,3 +79,14 @@ def test_compare_needs_two_and_checks_access(gemini: LiveEmulator) -> None:
     stranger.login(username="bee", password=PASSWORD)
     assert stranger.get(f"/c/{conversation.pk}/versions").status_code == 404
     assert stranger.get(f"/media/v/{a.pk}/lineage.zip").status_code == 404
+
+
+def test_the_project_page_shows_each_conversations_newest_image(gemini: LiveEmulator) -> None:
+    client, conversation, turns = three_edits("abe")
+    empty = make_conversation(turns[0].author, conversation.project)
+    page = client.get(f"/p/{conversation.project_id}/").content.decode()
+    newest = turns[-1].responses.get().final_images[0]
+    assert f'<img class="cover" src="/media/v/{newest.pk}/thumb"' in page, "its newest final image"
+    assert "3 images · updated" in page and "0 images · updated" in page
+    assert page.count('class="cover cover-empty"') == 1, "a conversation without images gets a blank tile"
+    assert page.index(f'href="/c/{empty.pk}/"') < page.index(f'href="/c/{conversation.pk}/"'), "newest first"

@@ -122,3 +122,16 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     expect(night).to_be_in_viewport()
     night.locator("[data-edit-response]").click()
     expect(page.locator("#composer-parent")).to_contain_text("“make it night”")
+
+    # On a phone, no page of this journey scrolls sideways, even with a long title.
+    conversation_url = page.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_text("Conversation", exact=True).click()
+    page.get_by_label("Title").fill("Barn studies for the autumn catalogue, with night and snow variants")
+    page.get_by_role("button", name="Rename").click()
+    page.goto(f"{studio.url}/")
+    page.get_by_role("link", name="Barns").click()
+    expect(page.locator(".cover").first).to_be_visible()
+    for url in (f"{studio.url}/", page.url, conversation_url, conversation_url.split("?")[0] + "versions"):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, url

@@ -13,10 +13,23 @@ from studio.accounts.models import Membership, User
 from .models import Conversation, ImageVersion, Project, Reference, Response, ResponseStatus, Turn
 
 
+def _final_images(**where: Any) -> QuerySet[ImageVersion]:
+    return ImageVersion.objects.filter(is_thought=False, response__status=ResponseStatus.SUCCEEDED, **where)
+
+
+def _newest(images: QuerySet[ImageVersion]) -> Subquery:
+    return Subquery(images.order_by("-created_at", "-pk").values("pk")[:1])
+
+
 def projects_for_user(*, user: User) -> QuerySet[Project]:
+    """Newest first, each with `cover_image_id`: the newest final image of its open conversations."""
+    covers = _final_images(
+        response__turn__conversation__project=OuterRef("pk"), response__turn__conversation__archived_at__isnull=True
+    )
     return (
         Project.objects.filter(team__memberships__user=user, archived_at__isnull=True)
         .select_related("team")
+        .annotate(cover_image_id=_newest(covers))
         .order_by("-updated_at")
     )
 
@@ -35,14 +48,12 @@ def project_for_member(*, user: User, project_id: int) -> tuple[Project, Members
 
 def conversations_for_project(*, project: Project) -> QuerySet[Conversation]:
     """Newest first, each with `cover_image_id` (its newest final image) and `image_count`."""
-    finals = ImageVersion.objects.filter(
-        response__turn__conversation=OuterRef("pk"), is_thought=False, response__status=ResponseStatus.SUCCEEDED
-    )
+    finals = _final_images(response__turn__conversation=OuterRef("pk"))
     counted = finals.order_by().values("response__turn__conversation").annotate(n=Count("pk")).values("n")
     return (
         project.conversations.filter(archived_at__isnull=True)
         .annotate(
-            cover_image_id=Subquery(finals.order_by("-created_at", "-pk").values("pk")[:1]),
+            cover_image_id=_newest(finals),
             image_count=Coalesce(Subquery(counted[:1], output_field=IntegerField()), 0),
         )
         .order_by("-updated_at")

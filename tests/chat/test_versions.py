@@ -81,7 +81,7 @@ def test_compare_needs_two_and_checks_access(gemini: LiveEmulator) -> None:
     assert stranger.get(f"/media/v/{a.pk}/lineage.zip").status_code == 404
 
 
-def test_the_project_page_shows_each_conversations_newest_image(gemini: LiveEmulator) -> None:
+def test_project_and_home_pages_show_the_newest_image(gemini: LiveEmulator) -> None:
     client, conversation, turns = three_edits("abe")
     empty = make_conversation(turns[0].author, conversation.project)
     page = client.get(f"/p/{conversation.project_id}/").content.decode()
@@ -90,3 +90,8 @@ def test_the_project_page_shows_each_conversations_newest_image(gemini: LiveEmul
     assert "3 images · updated" in page and "0 images · updated" in page
     assert page.count('class="cover cover-empty"') == 1, "a conversation without images gets a blank tile"
     assert page.index(f'href="/c/{empty.pk}/"') < page.index(f'href="/c/{conversation.pk}/"'), "newest first"
+    home = client.get("/").content.decode()
+    assert f'<img class="cover" src="/media/v/{newest.pk}/thumb"' in home, "the project shows it too"
+    client.post(f"/c/{conversation.pk}/archive")
+    home = client.get("/").content.decode()
+    assert "/thumb" not in home and 'class="cover cover-empty"' in home, "archived conversations are not shown"

@@ -78,9 +78,15 @@ def project_archive(*, project: Project, membership: Membership) -> Project:
     return project
 
 
+def _project_touched(project_id: int) -> None:
+    """Work in a conversation is work on its project: the lists sort and say "updated" by this."""
+    Project.objects.filter(pk=project_id).update(updated_at=timezone.now())
+
+
 @transaction.atomic
 def conversation_create(*, project: Project, membership: Membership, user: User, title: str = "") -> Conversation:
     _require_writer(membership)
+    _project_touched(project.pk)
     return Conversation.objects.create(
         project=project, created_by=user, title=title.strip()[:200] or "New conversation"
     )
@@ -196,6 +202,7 @@ def _turn_create(
     if locked.title == "New conversation":
         locked.title = prompt[:80] + ("…" if len(prompt) > 80 else "")
     locked.save(update_fields=["title", "updated_at"])
+    _project_touched(locked.project_id)
     publish_on_commit(conversation.pk, "turn", turn_id=turn.pk)
     wake_runners_on_commit()
     return turn

@@ -29,6 +29,19 @@ def test_turn_submit_creates_the_turn_and_one_queued_response_per_image() -> Non
     assert conversation.title == "a lighthouse", "the first prompt names the conversation"
 
 
+def test_new_conversations_and_turns_count_as_project_activity() -> None:
+    user = make_user("ava")
+    older = make_project(user, "older")
+    make_project(user, "newer")
+    stamp = Project.objects.get(pk=older.pk).updated_at
+    conversation = make_conversation(user, older)
+    after_create = Project.objects.get(pk=older.pk).updated_at
+    assert after_create > stamp
+    submit(conversation, user, "a lighthouse")
+    assert Project.objects.get(pk=older.pk).updated_at > after_create
+    assert list(Project.objects.order_by("-updated_at").values_list("name", flat=True)) == ["older", "newer"]
+
+
 def test_admins_can_change_the_model_for_new_turns() -> None:
     StudioSettings.objects.create(model_id="gemini-3-pro-image")
     user = make_user("ali")

@@ -155,8 +155,16 @@ class Response(models.Model):
         return [image for image in self.images.all() if image.is_thought]
 
 
+class ImageVersionQuerySet(models.QuerySet["ImageVersion"]):
+    def finished(self) -> ImageVersionQuerySet:
+        """Final images (not drafts) of responses that succeeded: the versions people see and pick."""
+        return self.filter(is_thought=False, response__status=ResponseStatus.SUCCEEDED)
+
+
 class ImageVersion(models.Model):
     """One image of a response (final, or an interim 'thought' draft), original bytes kept as received."""
+
+    objects = ImageVersionQuerySet.as_manager()
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="images")
     part_index = models.PositiveSmallIntegerField()

@@ -10,11 +10,7 @@ from django.http import Http404
 
 from studio.accounts.models import Membership, User
 
-from .models import Conversation, ImageVersion, Project, Reference, Response, ResponseStatus, Turn
-
-
-def _final_images(**where: Any) -> QuerySet[ImageVersion]:
-    return ImageVersion.objects.filter(is_thought=False, response__status=ResponseStatus.SUCCEEDED, **where)
+from .models import Conversation, ImageVersion, Project, Reference, Response, Turn
 
 
 def _newest(images: QuerySet[ImageVersion]) -> Subquery:
@@ -23,7 +19,7 @@ def _newest(images: QuerySet[ImageVersion]) -> Subquery:
 
 def projects_for_user(*, user: User) -> QuerySet[Project]:
     """Newest first, each with `cover_image_id`: the newest final image of its open conversations."""
-    covers = _final_images(
+    covers = ImageVersion.objects.finished().filter(
         response__turn__conversation__project=OuterRef("pk"), response__turn__conversation__archived_at__isnull=True
     )
     return (
@@ -48,7 +44,7 @@ def project_for_member(*, user: User, project_id: int) -> tuple[Project, Members
 
 def conversations_for_project(*, project: Project) -> QuerySet[Conversation]:
     """Newest first, each with `cover_image_id` (its newest final image) and `image_count`."""
-    finals = _final_images(response__turn__conversation=OuterRef("pk"))
+    finals = ImageVersion.objects.finished().filter(response__turn__conversation=OuterRef("pk"))
     counted = finals.order_by().values("response__turn__conversation").annotate(n=Count("pk")).values("n")
     return (
         project.conversations.filter(archived_at__isnull=True)
@@ -125,11 +121,8 @@ def response_for_member(*, user: User, response_id: int) -> Response:
 def project_versions(*, project_id: int, limit: int = 24) -> list[ImageVersion]:
     """Recent final images of a project, for picking earlier versions as references."""
     return list(
-        ImageVersion.objects.filter(
-            response__turn__conversation__project_id=project_id,
-            response__status=ResponseStatus.SUCCEEDED,
-            is_thought=False,
-        )
+        ImageVersion.objects.finished()
+        .filter(response__turn__conversation__project_id=project_id)
         .select_related("response__turn")
         .order_by("-created_at")[:limit]
     )

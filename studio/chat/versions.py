@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 
-from .models import Conversation, ImageVersion, ResponseStatus
+from .models import Conversation, ImageVersion
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,8 @@ class Version:
 
 def conversation_versions(*, conversation: Conversation) -> list[Version]:
     images = (
-        ImageVersion.objects.filter(
-            response__turn__conversation=conversation, is_thought=False, response__status=ResponseStatus.SUCCEEDED
-        )
+        ImageVersion.objects.finished()
+        .filter(response__turn__conversation=conversation)
         .select_related("response__turn__parent_response")
         .prefetch_related("response__turn__parent_response__images")
         .order_by("created_at", "pk")

@@ -1,4 +1,4 @@
-"""An offline twin of the Gemini image API (gemini-3-pro-image-preview).
+"""An offline twin of the Gemini image API (Gemini 3 Pro Image and a Flash-tier image model).
 
 A standalone ASGI app: it imports nothing from the rest of `studio`. Start it with
 `python -m studio.emulator`, or build it in-process with `create_app(EmulatorConfig(...))`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -24,15 +25,16 @@ from .clock import Clock, rfc3339
 from .config import EmulatorConfig
 from .files import FileStore
 from .generation import Answer, Planner, prompt_usage
+from .model_specs import DEFAULT_MODEL, MODELS, ModelSpec
 from .render_cache import RenderCache
-from .request import MODELS, GenerateRequest, parse_generate_request
+from .request import GenerateRequest, parse_generate_request
 from .scenario import HEADER, Scenario, apply_directives, markers_in
 from .signatures import Signer
 from .wire import normalize_keys
 
 logger = logging.getLogger("studio.emulator")
 
-API_VERSIONS = ("v1", "v1beta", "v1alpha")
+API_VERSIONS = ("v1", "v1beta", "v1alpha", "v1beta1")  # v1beta1: the SDK's default on Vertex AI
 JSON_TYPE = "application/json; charset=UTF-8"
 
 
@@ -46,7 +48,9 @@ def google_json(body: Any, status: int = 200, headers: dict[str, str] | None = N
 
 
 def error_response(error: errors.ApiError) -> Response:
-    return Response(json.dumps(error.body(), indent=2), status_code=error.code, media_type=JSON_TYPE)
+    return Response(
+        json.dumps(error.body(), indent=2), status_code=error.code, media_type=JSON_TYPE, headers=error.headers
+    )
 
 
 @dataclass
@@ -143,9 +147,18 @@ class Emulator:
         return scenario
 
     def _fault(self, scenario: Scenario, raw: bytes, model: str) -> errors.ApiError | None:
-        retry_delay = scenario.retry_delay_s if scenario.retry_delay_s is not None else self.config.retry_delay_s
         if scenario.bad_key:
             return errors.bad_api_key()
+        error = self._chosen_fault(scenario, raw, model)
+        if error is None:
+            return None
+        retry_after = scenario.retry_after_s if scenario.retry_after_s is not None else self.config.retry_after_s
+        if retry_after and error.code in {429, 503}:
+            error.headers = {"Retry-After": str(retry_after)}
+        return error
+
+    def _chosen_fault(self, scenario: Scenario, raw: bytes, model: str) -> errors.ApiError | None:
+        retry_delay = scenario.retry_delay_s if scenario.retry_delay_s is not None else self.config.retry_delay_s
         if scenario.error is not None:
             if scenario.fail_times is None:
                 return errors.fault(scenario.error, model, retry_delay)
@@ -164,10 +177,10 @@ class Emulator:
                 return errors.fault(code, model, retry_delay)
         return None
 
-    def _parse(self, body: dict[str, Any], model: str, seed: int) -> GenerateRequest:
+    def _parse(self, body: dict[str, Any], spec: ModelSpec, seed: int) -> GenerateRequest:
         return parse_generate_request(
             body,
-            model=model,
+            spec=spec,
             seed=seed,
             signer=self.state.signer,
             strict_signatures=self.config.backend == "gemini",
@@ -189,7 +202,7 @@ class Emulator:
     async def list_models(self, request: Request) -> Response:
         self._require_key(request)
         self._version(request)
-        return google_json({"models": [_model_resource(m) for m in MODELS]})
+        return google_json({"models": [_model_resource(spec) for spec in MODELS.values()]})
 
     async def get_model(self, request: Request) -> Response:
         self._require_key(request)
@@ -197,7 +210,7 @@ class Emulator:
         model = request.path_params["model"]
         if model not in MODELS:
             raise errors.ApiError(404, f"models/{model} is not found for API version {version}.")
-        return google_json(_model_resource(model))
+        return google_json(_model_resource(MODELS[model]))
 
     async def model_method(self, request: Request) -> Response:
         raw = await request.body()
@@ -221,7 +234,8 @@ class Emulator:
         known = {"generateContent", "streamGenerateContent", "countTokens", "batchGenerateContent"}
         if method not in known:
             raise errors.ApiError(404, f"Method not found: models/{model}:{method}.")
-        if model not in MODELS:
+        spec = MODELS.get(model)
+        if spec is None:
             raise errors.model_not_found(model, version, method)
         if len(raw) > self.config.max_request_bytes:
             raise errors.invalid_argument(
@@ -229,7 +243,7 @@ class Emulator:
             )
         body = _json_body(raw)
         if method == "countTokens":
-            return await self._count_tokens(body, model)
+            return await self._count_tokens(body, spec)
         if method == "batchGenerateContent":
             batch = self.state.batches.create(model, body)
             return google_json(self.state.batches.operation(batch))
@@ -238,7 +252,7 @@ class Emulator:
         if fault is not None:
             raise fault
         seed = scenario.seed if scenario.seed is not None else self.config.seed
-        parsed = await asyncio.to_thread(self._parse, body, model, seed)
+        parsed = await asyncio.to_thread(self._parse, body, spec, seed)
         first_ms = scenario.latency_ms if scenario.latency_ms is not None else self.config.latency_first_ms
         answer = await asyncio.to_thread(self._plan, parsed, scenario, seed)
         drawing = loop.run_in_executor(self._drawing, answer.resolve)
@@ -278,12 +292,14 @@ class Emulator:
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
-    async def _count_tokens(self, body: dict[str, Any], model: str) -> Response:
+    async def _count_tokens(self, body: dict[str, Any], spec: ModelSpec) -> Response:
         inner = body.get("generateContentRequest") or {"contents": body.get("contents")}
+        # Counting is how a client learns that a request is too long: no limit applies to it.
+        unlimited = dataclasses.replace(spec, input_token_limit=2**62)
         parsed = await asyncio.to_thread(
             parse_generate_request,
             inner,
-            model=model,
+            spec=unlimited,
             seed=self.config.seed,
             signer=self.state.signer,
             strict_signatures=False,
@@ -362,7 +378,7 @@ class Emulator:
 
     def _run_batch_item(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         request_body = normalize_keys(body)
-        model = str(request_body.pop("model", "") or "").removeprefix("models/") or MODELS[0]
+        model = str(request_body.pop("model", "") or "").removeprefix("models/") or DEFAULT_MODEL
         try:
             scenario = Scenario()
             if self.config.prompt_markers:
@@ -370,7 +386,10 @@ class Emulator:
                     apply_directives(scenario, directive)
             if scenario.error is not None:
                 raise errors.fault(scenario.error, model, self.config.retry_delay_s)
-            parsed = self._parse(request_body, model, self.config.seed)
+            spec = MODELS.get(model)
+            if spec is None:
+                raise errors.model_not_found(model, "v1beta", "batchGenerateContent")
+            parsed = self._parse(request_body, spec, self.config.seed)
             return "response", self._plan(parsed, scenario, self.config.seed).merged()
         except errors.ApiError as error:
             return "error", rpc_error(error)
@@ -446,14 +465,14 @@ def _page(items: list[Any], request: Request) -> tuple[list[Any], str]:
     return items[start:end], (str(end) if end < len(items) else "")
 
 
-def _model_resource(model: str) -> dict[str, Any]:
-    return {
-        "name": f"models/{model}",
-        "version": "3.0",
-        "displayName": "Nano Banana Pro" if model.endswith("preview") else "Gemini 3 Pro Image",
-        "description": "Gemini 3 Pro Image (emulated): image generation and editing with thinking.",
-        "inputTokenLimit": 65536,
-        "outputTokenLimit": 32768,
+def _model_resource(spec: ModelSpec) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "name": f"models/{spec.id}",
+        "version": spec.version,
+        "displayName": spec.display_name,
+        "description": spec.description,
+        "inputTokenLimit": spec.input_token_limit,
+        "outputTokenLimit": spec.output_token_limit,
         "supportedGenerationMethods": ["generateContent", "countTokens", "batchGenerateContent"],
         "temperature": 1.0,
         "topP": 0.95,
@@ -461,6 +480,7 @@ def _model_resource(model: str) -> dict[str, Any]:
         "maxTemperature": 2.0,
         "thinking": True,
     }
+    return resource
 
 
 def _guard(handler: Any) -> Any:
@@ -489,6 +509,13 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         Route("/{version}/models", _guard(e.list_models)),
         Route("/{version}/models/{model_method}", _guard(e.model_method), methods=["POST"]),
         Route("/{version}/models/{model}", _guard(e.get_model)),
+        # Vertex AI: project-scoped, and express mode (an API key, no project).
+        Route(
+            "/{version}/projects/{project}/locations/{location}/publishers/google/models/{model_method}",
+            _guard(e.model_method),
+            methods=["POST"],
+        ),
+        Route("/{version}/publishers/google/models/{model_method}", _guard(e.model_method), methods=["POST"]),
         Route("/{version}/files", _guard(e.list_files)),
         Route("/{version}/files/{file}", _guard(e.file), methods=["GET", "DELETE"]),
         Route("/{version}/batches", _guard(e.list_batches)),

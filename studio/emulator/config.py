@@ -39,6 +39,7 @@ class EmulatorConfig:
     max_request_mb: float = 100.0  # the inline request limit since January 2026 (20 before)
     prompt_markers: bool = True  # honour [[emulator: ...]] directives inside prompts
     retry_delay_s: int = 17  # RetryInfo.retryDelay on 429 answers
+    retry_after_s: int = 0  # a Retry-After header on 429 and 503 answers (0: none)
     render_cache_mb: int = 256
     log_requests: int = 100  # how many recent requests /_emulator/requests keeps
     help: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -77,6 +78,7 @@ FLAG_HELP = {
     "max_request_mb": "request size limit in MiB (Google: 100 since Jan 2026, 20 before)",
     "prompt_markers": "honour [[emulator: ...]] directives written inside prompts",
     "retry_delay_s": "RetryInfo.retryDelay sent with 429 answers",
+    "retry_after_s": "Retry-After header (seconds) on 429 and 503 answers; 0 sends none",
     "render_cache_mb": "memory for caching rendered images of identical requests",
     "log_requests": "how many recent requests GET /_emulator/requests keeps",
 }
@@ -99,7 +101,7 @@ def config_from_args(argv: Sequence[str] | None = None, environ: Mapping[str, st
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
         prog="python -m studio.emulator",
-        description="An offline twin of the Gemini image API (gemini-3-pro-image-preview).",
+        description="An offline twin of the Gemini image API (Gemini 3 Pro Image and a Flash-tier image model).",
     )
     for item in fields(EmulatorConfig):
         if item.name == "help":

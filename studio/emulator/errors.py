@@ -31,6 +31,7 @@ class ApiError(Exception):
         self.message = message
         self.status = status or STATUS_BY_CODE.get(code, "UNKNOWN")
         self.details = details
+        self.headers: dict[str, str] | None = None  # e.g. Retry-After
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}

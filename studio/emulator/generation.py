@@ -20,14 +20,13 @@ from typing import Any
 from PIL import Image
 
 from .grounding import grounding_metadata
-from .imaging import ImageSpec, RenderedImage, closest_aspect_ratio, render, render_draft
+from .imaging import ImageSpec, RenderedImage, render, render_draft
+from .model_specs import closest_aspect_ratio
 from .request import GenerateRequest
 from .scenario import Scenario
 from .signatures import Signer
 from .wire import b64encode_std
 
-IMAGE_TOKENS = {"1K": 1120, "2K": 1120, "4K": 2000}
-INPUT_IMAGE_TOKENS = 560
 IMAGE_SAFETY_MESSAGE = (
     "Unable to show the generated image. The image was filtered out because it violated Google's"
     " [Generative AI Prohibited Use policy](https://policies.google.com/terms/generative-ai/use-policy)."
@@ -47,13 +46,7 @@ def text_tokens(text: str) -> int:
 
 
 def prompt_usage(request: GenerateRequest) -> tuple[int, list[dict[str, Any]]]:
-    """Input tokens: about 4 characters a text token, 560 tokens an input image (pricing page)."""
-    text = math.ceil(request.text_chars() / 4)
-    images = INPUT_IMAGE_TOKENS * request.input_images()
-    details: list[dict[str, Any]] = [{"modality": "TEXT", "tokenCount": text}]
-    if images:
-        details.append({"modality": "IMAGE", "tokenCount": images})
-    return text + images, details
+    return request.prompt_usage()
 
 
 Event = dict[str, Any]
@@ -200,6 +193,8 @@ class Planner:
         answer = Answer()
         thought_tokens = 0
         hidden_thinking = 160 + rng.randrange(0, 240)  # the model thinks more than it summarises
+        if request.thinking_level == "MINIMAL":
+            hidden_thinking //= 4
 
         if thoughts_on:
             for section in _thought_sections(request, aspect, rng):
@@ -220,6 +215,7 @@ class Planner:
                 base=request.edit_base(),
                 references=tuple(request.current_images()),
                 fmt="png" if mime_mode == "png" else "jpeg",
+                size_px=request.spec.pixels(aspect, request.image_size),
             )
             image = functools.cache(lambda: self._render(spec))  # drawn once, on first use, for all its events
             if thoughts_on and interim:
@@ -254,7 +250,7 @@ class Planner:
             answer.events.append(event([part], usage(candidates_tokens, thought_tokens)))
         if image is not None:
             signed_first = True
-            candidates_tokens += IMAGE_TOKENS[request.image_size]
+            candidates_tokens += request.spec.image_tokens[request.image_size]
 
             def final_event(image: Callable[[], RenderedImage] = image, tokens: int = candidates_tokens) -> Event:
                 final = image()
@@ -269,7 +265,7 @@ class Planner:
 
         details = []
         if image is not None:
-            details.append({"modality": "IMAGE", "tokenCount": IMAGE_TOKENS[request.image_size]})
+            details.append({"modality": "IMAGE", "tokenCount": request.spec.image_tokens[request.image_size]})
         if answer_text:
             details.append({"modality": "TEXT", "tokenCount": text_tokens(answer_text)})
         closing: dict[str, Any] = {"finishReason": "STOP"}
@@ -288,7 +284,7 @@ class Planner:
         if base is None:
             return "1:1"
         with Image.open(io.BytesIO(base)) as image:
-            return closest_aspect_ratio(image.width, image.height)
+            return closest_aspect_ratio(request.spec, image.width, image.height)
 
     @staticmethod
     def _answer_text(request: GenerateRequest) -> str:

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-# Pixel sizes of gemini-3-pro-image-preview per aspect ratio and image size (GEMINI_API.md section 7).
+# Pixel sizes of Gemini 3 Pro Image per aspect ratio and image size (GEMINI_API.md section 7).
 PIXEL_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "1:1": {"1K": (1024, 1024), "2K": (2048, 2048), "4K": (4096, 4096)},
     "2:3": {"1K": (848, 1264), "2K": (1696, 2528), "4K": (3392, 5056)},
@@ -29,19 +29,6 @@ PIXEL_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "16:9": {"1K": (1376, 768), "2K": (2752, 1536), "4K": (5504, 3072)},
     "21:9": {"1K": (1584, 672), "2K": (3168, 1344), "4K": (6336, 2688)},
 }
-ASPECT_RATIOS = tuple(PIXEL_SIZES)
-IMAGE_SIZES = ("1K", "2K", "4K")
-
-
-def closest_aspect_ratio(width: int, height: int) -> str:
-    """With no aspectRatio, the output matches the input image: pick the nearest supported ratio."""
-    target = width / height
-
-    def distance(label: str) -> float:
-        w, h = (int(x) for x in label.split(":"))
-        return abs(w / h - target)
-
-    return min(ASPECT_RATIOS, key=distance)
 
 
 @dataclass(frozen=True)
@@ -54,10 +41,11 @@ class ImageSpec:
     base: bytes | None = None  # the image this one edits
     references: tuple[bytes, ...] = field(default=())
     fmt: str = "jpeg"  # "jpeg" or "png"
+    size_px: tuple[int, int] | None = None  # the model's own size table; None: Pro's
 
     @property
     def pixels(self) -> tuple[int, int]:
-        return PIXEL_SIZES[self.aspect_ratio][self.image_size]
+        return self.size_px or PIXEL_SIZES[self.aspect_ratio][self.image_size]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +17,13 @@ from typing import Any
 from PIL import Image
 
 from . import errors
-from .imaging import ASPECT_RATIOS, IMAGE_SIZES
+from .model_specs import ModelSpec
 from .scenario import strip_markers
 from .signatures import Signer, Verdict
 from .wire import Base64Error, b64decode_any, enum_value, to_snake
 
-MODELS = ("gemini-3-pro-image-preview", "gemini-3-pro-image")
 MAX_INPUT_IMAGES = 14
+INPUT_IMAGE_TOKENS = 560  # per input image (pricing page); text is about 4 characters a token
 INPUT_MIME_TYPES = ("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif")
 DECODABLE_MIME_TYPES = ("image/png", "image/jpeg", "image/webp")
 MODALITIES = ("TEXT", "IMAGE")
@@ -143,7 +144,7 @@ class Message:
 
 @dataclass
 class GenerateRequest:
-    model: str
+    spec: ModelSpec
     messages: list[Message]  # consecutive same-role contents merged, as the SDK's chat splits them
     system_text: str
     aspect_ratio: str | None
@@ -152,6 +153,11 @@ class GenerateRequest:
     modalities: tuple[str, ...]
     grounding: bool
     digest: bytes  # identifies the request for deterministic outputs
+    thinking_level: str | None = None
+
+    @property
+    def model(self) -> str:
+        return self.spec.id
 
     @property
     def prompt(self) -> str:
@@ -190,6 +196,15 @@ class GenerateRequest:
             chars += sum(len(p.text or "") for p in message.parts if not p.thought)
         return chars
 
+    def prompt_usage(self) -> tuple[int, list[dict[str, Any]]]:
+        """Input tokens: about 4 characters a text token, 560 tokens an input image."""
+        text = math.ceil(self.text_chars() / 4)
+        images = INPUT_IMAGE_TOKENS * self.input_images()
+        details: list[dict[str, Any]] = [{"modality": "TEXT", "tokenCount": text}]
+        if images:
+            details.append({"modality": "IMAGE", "tokenCount": images})
+        return text + images, details
+
 
 FileResolver = Callable[[str], tuple[str, bytes]]  # file uri -> (mime type, bytes); raises ApiError
 
@@ -217,31 +232,48 @@ def _invalid_enum(path: str, enum_type: str, value: Any) -> errors.ApiError:
     return errors.field_violation(message, path)
 
 
-def _image_config(config: dict[str, Any]) -> tuple[str | None, str]:
+def _image_config(config: dict[str, Any], spec: ModelSpec) -> tuple[str | None, str]:
     image_config = config.get("imageConfig") or {}
     aspect = image_config.get("aspectRatio")
-    if aspect is not None and aspect not in ASPECT_RATIOS:
-        allowed = ", ".join(f"'{a}'" for a in ASPECT_RATIOS[:-1]) + f" or '{ASPECT_RATIOS[-1]}'"
+    ratios = spec.aspect_ratios
+    if aspect is not None and aspect not in ratios:
+        allowed = ", ".join(f"'{a}'" for a in ratios[:-1]) + f" or '{ratios[-1]}'"
         raise errors.invalid_argument(
             "* GenerateContentRequest.generation_config.image_config.aspect_ratio:"
             f" aspect_ratio must be one of {allowed}.\n"
         )
     size = image_config.get("imageSize", "1K")
-    if size not in IMAGE_SIZES:
+    if size not in spec.image_sizes:
+        sizes = spec.image_sizes
+        allowed = ", ".join(f"'{s}'" for s in sizes[:-1]) + f" or '{sizes[-1]}'"
         raise errors.invalid_argument(
             "* GenerateContentRequest.generation_config.image_config.image_size: image_size must be one of"
-            " '1K', '2K' or '4K' (with an uppercase K).\n"
+            f" {allowed} (with an uppercase K).\n"
         )
     return aspect, size
 
 
-def _generation_config(body: dict[str, Any]) -> tuple[str | None, str, bool | None, tuple[str, ...]]:
+def _thinking_level(thinking: dict[str, Any], spec: ModelSpec) -> str | None:
+    raw = thinking.get("thinkingLevel")
+    if raw is None:
+        return None
+    if not spec.thinking_levels:
+        raise errors.invalid_argument("Thinking level is not supported for this model.")
+    level = enum_value(raw)
+    if level not in spec.thinking_levels:
+        allowed = " or ".join(spec.thinking_levels)
+        raise errors.invalid_argument(f"Thinking level {level} is not supported for {spec.id}; use {allowed}.")
+    return level
+
+
+def _generation_config(
+    body: dict[str, Any], spec: ModelSpec
+) -> tuple[str | None, str, bool | None, tuple[str, ...], str | None]:
     config = body.get("generationConfig") or {}
     if int(config.get("candidateCount", 1) or 1) > 1:
         raise errors.invalid_argument("Multiple candidates is not enabled for this model")
     thinking = config.get("thinkingConfig") or {}
-    if thinking.get("thinkingLevel") is not None:
-        raise errors.invalid_argument("Thinking level is not supported for this model.")
+    level = _thinking_level(thinking, spec)
     include = thinking.get("includeThoughts")
     modalities_raw = config.get("responseModalities") or ["TEXT", "IMAGE"]
     modalities = tuple(enum_value(m) for m in modalities_raw)
@@ -250,8 +282,8 @@ def _generation_config(body: dict[str, Any]) -> tuple[str | None, str, bool | No
             if modality in {"AUDIO", "VIDEO"}:
                 raise errors.invalid_argument("Multi-modal output is not supported.")
             raise _invalid_enum(f"generation_config.response_modalities[{index}]", "Modality", modalities_raw[index])
-    aspect, size = _image_config(config)
-    return aspect, size, (bool(include) if include is not None else None), modalities
+    aspect, size = _image_config(config, spec)
+    return aspect, size, (bool(include) if include is not None else None), modalities, level
 
 
 def _check_safety(body: dict[str, Any]) -> None:
@@ -367,7 +399,7 @@ def canonical_digest(model: str, seed: int, body: dict[str, Any]) -> bytes:
 def parse_generate_request(
     body: dict[str, Any],
     *,
-    model: str,
+    spec: ModelSpec,
     seed: int,
     signer: Signer,
     strict_signatures: bool,
@@ -375,7 +407,8 @@ def parse_generate_request(
 ) -> GenerateRequest:
     """`body` is already normalised to camelCase; raises ApiError on anything Google would reject."""
     _check_fields(body, "GenerateContentRequest", "")
-    aspect, size, include_thoughts, modalities = _generation_config(body)
+    aspect, size, include_thoughts, modalities, thinking_level = _generation_config(body, spec)
+    model = spec.id
     _check_safety(body)
     messages = _parse_contents(body.get("contents"), resolve_file)
     user_images = sum(1 for m in messages if m.role == "user" for p in m.parts if p.is_image)
@@ -387,8 +420,8 @@ def parse_generate_request(
     system = body.get("systemInstruction") or {}
     system_text = " ".join(str(p.get("text", "")) for p in system.get("parts", []) if isinstance(p, dict))
     grounding = any(isinstance(t, dict) and "googleSearch" in t for t in body.get("tools") or [])
-    return GenerateRequest(
-        model=model,
+    request = GenerateRequest(
+        spec=spec,
         messages=messages,
         system_text=system_text,
         aspect_ratio=aspect,
@@ -397,4 +430,11 @@ def parse_generate_request(
         modalities=modalities,
         grounding=grounding,
         digest=canonical_digest(model, seed, body),
+        thinking_level=thinking_level,
     )
+    tokens, _ = request.prompt_usage()
+    if tokens > spec.input_token_limit:
+        raise errors.invalid_argument(
+            f"The input token count ({tokens}) exceeds the maximum number of tokens allowed ({spec.input_token_limit})."
+        )
+    return request

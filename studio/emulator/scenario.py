@@ -27,6 +27,7 @@ class Scenario:
     midstream_after: int = 1
     fail_times: int | None = None
     retry_delay_s: int | None = None
+    retry_after_s: int | None = None
     latency_ms: int | None = None
     event_delay_ms: int | None = None
     stall: bool = False
@@ -86,6 +87,8 @@ def _apply(s: Scenario, name: str, value: str) -> None:
         s.fail_times = int(value)
     elif name == "retry_delay":
         s.retry_delay_s = int(value.rstrip("s"))
+    elif name == "retry_after":
+        s.retry_after_s = int(value.rstrip("s"))
     elif name == "latency":
         s.latency_ms = int(value)
     elif name == "event_delay":

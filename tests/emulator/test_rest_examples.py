@@ -81,6 +81,13 @@ def test_pretty_printed_error_bodies(emulator: LiveEmulator) -> None:
 
 def test_models_endpoints(emulator: LiveEmulator) -> None:
     listing = httpx.get(f"{emulator.url}/v1beta/models", headers={"x-goog-api-key": "K"}).json()
-    assert [m["name"] for m in listing["models"]] == ["models/gemini-3-pro-image-preview", "models/gemini-3-pro-image"]
+    assert [m["name"] for m in listing["models"]] == [
+        "models/gemini-3-pro-image",
+        "models/gemini-3-pro-image-preview",
+        "models/gemini-3.1-flash-image",
+    ]
+    limits = {m["name"]: m["inputTokenLimit"] for m in listing["models"]}
+    assert limits["models/gemini-3-pro-image"] == 65536
+    assert limits["models/gemini-3.1-flash-image"] == 131072
     missing = httpx.get(f"{emulator.url}/v1beta/models/gemini-1.0-pro", headers={"x-goog-api-key": "K"})
     assert missing.status_code == 404

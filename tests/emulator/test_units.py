@@ -8,7 +8,8 @@ import pytest
 
 from studio.emulator.config import config_from_args
 from studio.emulator.errors import ApiError
-from studio.emulator.imaging import ImageSpec, closest_aspect_ratio, render
+from studio.emulator.imaging import ImageSpec, render
+from studio.emulator.model_specs import MODELS, closest_aspect_ratio
 from studio.emulator.scenario import Scenario, apply_directives
 from studio.emulator.signatures import Signer, Verdict
 from studio.emulator.wire import Base64Error, b64decode_any, normalize_keys
@@ -68,9 +69,13 @@ def test_signatures_bind_to_kind_and_payload() -> None:
 
 
 def test_closest_aspect_ratio() -> None:
-    assert closest_aspect_ratio(1920, 1080) == "16:9"
-    assert closest_aspect_ratio(1000, 1000) == "1:1"
-    assert closest_aspect_ratio(800, 1200) == "2:3"
+    pro, flash = MODELS["gemini-3-pro-image"], MODELS["gemini-3.1-flash-image"]
+    assert closest_aspect_ratio(pro, 1920, 1080) == "16:9"
+    assert closest_aspect_ratio(pro, 1000, 1000) == "1:1"
+    assert closest_aspect_ratio(pro, 800, 1200) == "2:3"
+    # A very tall input: Pro's nearest is 9:16, Flash has 1:4.
+    assert closest_aspect_ratio(pro, 500, 2000) == "9:16"
+    assert closest_aspect_ratio(flash, 500, 2000) == "1:4"
 
 
 def test_render_is_deterministic_and_seed_sensitive() -> None:

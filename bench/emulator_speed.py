@@ -24,7 +24,7 @@ from studio.emulator import EmulatorConfig
 from studio.emulator.imaging import PIXEL_SIZES, ImageSpec, render
 from studio.emulator.server import serve_in_thread
 
-MODEL = "gemini-3-pro-image-preview"
+MODEL = "gemini-3-pro-image"
 RUNS = 5
 
 

@@ -55,7 +55,7 @@ from studio.generation.assembly import build_runner  # noqa: E402
 from studio.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 LATENCY_MS = 3000
-MODEL = "gemini-3-pro-image-preview"
+MODEL = "gemini-3-pro-image"
 
 
 def process_cpu_seconds(pid: int) -> float:

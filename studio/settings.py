@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "studio.accounts",
+    "studio.catalogue",
     "studio.chat",
     "studio.billing",
     "studio.generation",
@@ -187,9 +188,11 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("BEHIND_TLS_PROXY")
 # Gemini. No key: the built-in emulator (embedded mode starts it; GEMINI_BASE_URL points elsewhere).
 GEMINI_API_KEY = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or ""
 GEMINI_BASE_URL = os.environ.get("GEMINI_BASE_URL", "")
-GEMINI_MODEL = os.environ.get("GEMINI_MODEL", "gemini-3-pro-image-preview")
+GEMINI_MODEL = os.environ.get("GEMINI_MODEL", "gemini-3-pro-image")  # unless an admin picks a default
 GEMINI_VERTEX_PROJECT = os.environ.get("GEMINI_VERTEX_PROJECT", "")
 GEMINI_VERTEX_LOCATION = os.environ.get("GEMINI_VERTEX_LOCATION", "global")
+GEMINI_VERTEX_EXPRESS = env_bool("GEMINI_VERTEX_EXPRESS")  # Vertex AI with GEMINI_API_KEY and no project
+GEMINI_VERTEX_ACCESS_TOKEN = os.environ.get("GEMINI_VERTEX_ACCESS_TOKEN", "")  # instead of default credentials
 GEMINI_TIMEOUT_S = float(os.environ.get("GEMINI_TIMEOUT_S", "300"))
 
 # The generation runner: inside the web process (embedded) or in `manage.py studio_worker` (external).
@@ -197,7 +200,11 @@ STUDIO_RUNNER = os.environ.get("STUDIO_RUNNER", "embedded")
 STUDIO_RUNNER_CONCURRENCY = int(os.environ.get("STUDIO_RUNNER_CONCURRENCY", "16"))
 STUDIO_LEASE_SECONDS = float(os.environ.get("STUDIO_LEASE_SECONDS", "30"))
 STUDIO_RETRY_BASE_S = float(os.environ.get("STUDIO_RETRY_BASE_S", "1.0"))
-STUDIO_RETRY_MAX_S = float(os.environ.get("STUDIO_RETRY_MAX_S", "30"))
+# Retries: the server's hint (RetryInfo, Retry-After) when it gives one, else exponential backoff with
+# full jitter; no single wait is longer than STUDIO_RETRY_MAX_S, nor all of a response's waits
+# together longer than STUDIO_RETRY_TOTAL_S (a longer hint fails the response with a clear message).
+STUDIO_RETRY_MAX_S = float(os.environ.get("STUDIO_RETRY_MAX_S", "60"))
+STUDIO_RETRY_TOTAL_S = float(os.environ.get("STUDIO_RETRY_TOTAL_S", "300"))
 STUDIO_THOUGHT_FLUSH_S = float(os.environ.get("STUDIO_THOUGHT_FLUSH_S", "0.15"))
 # Request size: Gemini's inline limit (100 MB since January 2026; 20 MB before). Requests are kept
 # under 90% of it: the newest model turns are replayed in full, older images and large references

@@ -70,6 +70,21 @@ def _media_in_tmp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         }
 
 
+@pytest.fixture(autouse=True)
+def _catalogue_seeded(request: pytest.FixtureRequest) -> None:
+    """The migration seeds the model catalogue; transactional tests flush every table afterwards, so
+    the next test gets the same seed back."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+    from studio.catalogue.models import GeminiModel
+    from studio.catalogue.seed import seed_catalogue
+
+    if not GeminiModel.objects.exists():
+        seed_catalogue(GeminiModel)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """The pipeline's DB calls run in a thread pool whose threads keep their connections; close them

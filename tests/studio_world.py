@@ -17,7 +17,7 @@ from studio.chat.options import GenerationOptions
 from studio.chat.references import ReferenceInput
 from studio.generation import records
 from studio.generation.assembly import build_pipeline
-from studio.generation.pipeline import db
+from studio.generation.pipeline import Pipeline, db
 
 PASSWORD = "correct horse battery staple"
 
@@ -67,16 +67,17 @@ def join(team: Team, user: User, role: str = Role.MEMBER) -> Membership:
     return team_add_member(team=team, user=user, role=role)
 
 
-async def run_queued(worker_id: str = "test-worker") -> list[int]:
+async def run_queued(worker_id: str = "test-worker", pipeline: Pipeline | None = None) -> list[int]:
     """Claim everything queued and run it concurrently, as one runner would."""
-    pipeline = build_pipeline(worker_id)
+    pipeline = pipeline or build_pipeline(worker_id)
+    worker_id = pipeline.worker_id
     ids = await db(records.response_claim)(worker_id=worker_id, limit=100, lease_seconds=60)
     await asyncio.gather(*(pipeline.run(response_id) for response_id in ids))
     return ids
 
 
-def run_all() -> list[int]:
-    return asyncio.run(run_queued())
+def run_all(pipeline: Pipeline | None = None) -> list[int]:
+    return asyncio.run(run_queued(pipeline=pipeline))
 
 
 def response_files(conversation_id: int, response_id: int) -> list[str]:

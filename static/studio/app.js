@@ -104,6 +104,16 @@
     }
   });
 
+  // A response waiting to retry counts down to its next try ("retrying in 17 s (2 of 5)").
+  function tickCountdowns() {
+    for (const span of document.querySelectorAll("[data-countdown]")) {
+      const left = Math.ceil((Date.parse(span.dataset.countdown) - Date.now()) / 1000);
+      span.textContent = left > 0 ? `in ${left} s` : "now";
+    }
+  }
+  document.addEventListener("htmx:load", tickCountdowns);
+  setInterval(tickCountdowns, 1000);
+
   // ---- The composer: which image a turn edits, and its reference images -------------------
 
   // The composer is replaced after each send: a Settings panel the person opened stays open.

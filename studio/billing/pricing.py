@@ -1,4 +1,4 @@
-"""What a response costs, from the usage Gemini reports (GEMINI_API.md section 10)."""
+"""What a response costs, from the usage Gemini reports and the model's prices (its catalogue entry)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,6 @@ class PriceList:
     per_search_query: Decimal
 
 
-GEMINI_3_PRO_IMAGE = PriceList(
-    input_per_million=Decimal("2.00"),
-    text_output_per_million=Decimal("12.00"),
-    image_output_per_million=Decimal("120.00"),
-    per_search_query=Decimal("0.014"),
-)
-PRICES = {"gemini-3-pro-image-preview": GEMINI_3_PRO_IMAGE, "gemini-3-pro-image": GEMINI_3_PRO_IMAGE}
-
-
 def _tokens(usage: dict[str, Any], key: str) -> int:
     value = usage.get(key) or 0
     return int(value)
@@ -36,8 +27,7 @@ def image_output_tokens(usage: dict[str, Any]) -> int:
     return sum(int(d.get("token_count") or 0) for d in details if str(d.get("modality", "")).upper() == "IMAGE")
 
 
-def response_cost(model_id: str, usage: dict[str, Any], search_queries: int = 0) -> Decimal:
-    prices = PRICES.get(model_id.removeprefix("models/"), GEMINI_3_PRO_IMAGE)
+def response_cost(prices: PriceList, usage: dict[str, Any], search_queries: int = 0) -> Decimal:
     images = image_output_tokens(usage)
     text_out = max(0, _tokens(usage, "candidates_token_count") - images) + _tokens(usage, "thoughts_token_count")
     cost = (

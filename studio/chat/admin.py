@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from .models import Conversation, ImageVersion, Project, Response, StudioSettings, Turn
+from .models import Conversation, ImageVersion, Project, Response, Turn
 
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin[Project]):
-    list_display = ["name", "team", "created_at", "archived_at"]
-    list_filter = ["team"]
+    list_display = ["name", "team", "model", "created_at", "archived_at"]
+    list_filter = ["team", "model"]
     search_fields = ["name"]
 
 
@@ -26,7 +26,7 @@ class ResponseInline(admin.TabularInline[Response, Turn]):
 
 @admin.register(Turn)
 class TurnAdmin(admin.ModelAdmin[Turn]):
-    list_display = ["prompt", "conversation", "model_id", "created_at"]
+    list_display = ["prompt", "conversation", "model_id", "model_note", "created_at"]
     inlines = [ResponseInline]
 
 
@@ -40,11 +40,3 @@ class ResponseAdmin(admin.ModelAdmin[Response]):
 @admin.register(ImageVersion)
 class ImageVersionAdmin(admin.ModelAdmin[ImageVersion]):
     list_display = ["pk", "response", "is_thought", "mime_type", "width", "height", "byte_size"]
-
-
-@admin.register(StudioSettings)
-class StudioSettingsAdmin(admin.ModelAdmin[StudioSettings]):
-    list_display = ["__str__", "model_id"]
-
-    def has_add_permission(self, request: object) -> bool:
-        return not StudioSettings.objects.exists()

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 
 from studio.accounts.models import Team
+from studio.catalogue.models import GeminiModel
 
 from .imagestore import MIME_EXTENSION
 from .options import GenerationOptions
@@ -24,6 +25,14 @@ class Project(models.Model):
     name = models.CharField(max_length=120)
     system_instruction = models.TextField(blank=True, max_length=8000)
     default_settings = models.JSONField(default=dict, blank=True)
+    model = models.ForeignKey(
+        GeminiModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        help_text="Empty: the studio's default model.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,6 +80,7 @@ class Turn(models.Model):
     prompt = models.TextField()
     settings = models.JSONField(default=dict)
     model_id = models.CharField(max_length=80)
+    model_note = models.CharField(max_length=300, blank=True, help_text="Why it ran on another model than chosen.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +119,10 @@ class Response(models.Model):
     lease_owner = models.CharField(max_length=80, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # While the pipeline waits to retry a call: why, when it will try again, and which retry that is.
+    retry_note = models.CharField(max_length=120, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    retry_number = models.PositiveSmallIntegerField(default=0)
     billable = models.BooleanField(default=False, help_text="The model returned something we may be billed for.")
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
@@ -231,17 +245,3 @@ class Reference(models.Model):
 
     def __str__(self) -> str:
         return f"Reference {self.position + 1} of turn {self.turn_id} ({self.role})"
-
-
-class StudioSettings(models.Model):
-    """Site-wide settings an admin can change without a deploy. One row."""
-
-    model_id = models.CharField(
-        max_length=80, blank=True, help_text="Gemini model id for new turns; empty uses GEMINI_MODEL."
-    )
-
-    class Meta:
-        verbose_name = verbose_name_plural = "studio settings"
-
-    def __str__(self) -> str:
-        return "Studio settings"

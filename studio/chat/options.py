@@ -1,12 +1,18 @@
-"""The generation controls a turn carries, validated in one place for forms, services and the pipeline."""
+"""The generation controls a turn carries, validated in one place for forms, services and the pipeline.
+
+Only their shape is checked here; which ratios, sizes and thinking levels a model supports is data
+in the model catalogue (`studio.catalogue.capabilities.check_options`).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-ASPECT_RATIOS = ("auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-IMAGE_SIZES = ("1K", "2K", "4K")
+ASPECT_SHAPE = re.compile(r"^(auto|\d{1,2}:\d{1,2})$")
+SIZE_SHAPE = re.compile(r"^(\d{3,4}|\dK)$")
+THINKING_SHAPE = re.compile(r"^[A-Z]{0,12}$")
 OUTPUT_FORMATS = ("jpeg", "png", "webp")
 SAFETY_THRESHOLDS = (
     ("default", "Google's default"),
@@ -19,17 +25,6 @@ SAFETY_THRESHOLDS = (
 MAX_COUNT = 4
 MAX_RETRIES = 5
 MAX_PROMPT_CHARS = 8000
-
-
-def closest_aspect_ratio(width: int, height: int) -> str:
-    """The supported ratio nearest to an image's shape ("auto" follows the first reference)."""
-    target = width / height
-
-    def distance(label: str) -> float:
-        w, h = (int(x) for x in label.split(":"))
-        return abs(w / h - target)
-
-    return min(ASPECT_RATIOS[1:], key=distance)
 
 
 class InvalidOptions(ValueError):
@@ -45,12 +40,15 @@ class GenerationOptions:
     grounding: bool = False
     safety: str = "default"
     retries: int = 2
+    thinking_level: str = ""  # empty: the model's own; only models whose catalogue entry lists levels
 
     def __post_init__(self) -> None:
-        if self.aspect_ratio not in ASPECT_RATIOS:
-            raise InvalidOptions(f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
-        if self.image_size not in IMAGE_SIZES:
-            raise InvalidOptions("Image size must be 1K, 2K or 4K.")
+        if not ASPECT_SHAPE.match(self.aspect_ratio):
+            raise InvalidOptions("Aspect ratio must be auto or a ratio such as 16:9.")
+        if not SIZE_SHAPE.match(self.image_size):
+            raise InvalidOptions("Image size must be a size such as 1K, 2K or 4K.")
+        if not THINKING_SHAPE.match(self.thinking_level):
+            raise InvalidOptions("Unknown thinking level.")
         if not 1 <= self.count <= MAX_COUNT:
             raise InvalidOptions(f"Ask for 1 to {MAX_COUNT} images.")
         if self.output_format not in OUTPUT_FORMATS:

@@ -1,9 +1,9 @@
 """Reference images for a turn: validated completely before anything is stored.
 
 Accepted: PNG, JPEG, WebP (HEIC/HEIF only if this server's Pillow can read them). Limits follow the
-model: 14 images in all, at most 5 people and 6 objects. Each file is sniffed from its bytes, its
-header read for the size (a decompression bomb is refused before any pixel is decoded), then fully
-decoded once to catch truncated or corrupt files.
+model's catalogue entry (Gemini 3 Pro Image: 14 images in all, at most 5 people and 6 objects).
+Each file is sniffed from its bytes, its header read for the size (a decompression bomb is refused
+before any pixel is decoded), then fully decoded once to catch truncated or corrupt files.
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ from PIL import Image
 from .imagestore import MIME_EXTENSION, sniff_mime, thumbnail_webp
 from .models import ImageVersion, Reference, ReferenceRole, Turn
 
-MAX_REFERENCES = 14
-MAX_PEOPLE = 5
-MAX_OBJECTS = 6
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 ACCEPTED = {"image/png", "image/jpeg", "image/webp"}
@@ -35,6 +32,16 @@ class ReferenceError(ValueError):
 
 def _heic_readable() -> bool:
     return ".heic" in Image.registered_extensions()
+
+
+@dataclass(frozen=True)
+class ReferenceLimits:
+    """How many references the model takes: in all, labelled person, labelled object."""
+
+    total: int
+    people: int
+    objects: int
+    model_name: str = "the model"
 
 
 @dataclass(frozen=True)
@@ -107,25 +114,26 @@ def _check_version(version: ImageVersion, role: str) -> CheckedReference:
     return CheckedReference(role, data, version.mime_type, version.width, version.height, label, version)
 
 
-def check_references(items: list[ReferenceInput]) -> list[CheckedReference]:
-    if len(items) > MAX_REFERENCES:
-        extra = len(items) - MAX_REFERENCES
+def check_references(items: list[ReferenceInput], limits: ReferenceLimits) -> list[CheckedReference]:
+    model = limits.model_name
+    if len(items) > limits.total:
+        extra = len(items) - limits.total
         raise ReferenceError(
-            f"You attached {len(items)} reference images; the model takes at most {MAX_REFERENCES}. Remove {extra}."
+            f"You attached {len(items)} reference images; {model} takes at most {limits.total}. Remove {extra}."
         )
     roles = [item.role for item in items]
     if any(role not in ReferenceRole.values for role in roles):
         raise ReferenceError("Label each reference as person, object or style.")
     people, objects = roles.count(ReferenceRole.PERSON), roles.count(ReferenceRole.OBJECT)
-    if people > MAX_PEOPLE:
+    if people > limits.people:
         raise ReferenceError(
-            f"{people} references are labelled person; the model keeps at most {MAX_PEOPLE} people consistent. "
-            f"Relabel or remove {people - MAX_PEOPLE}."
+            f"{people} references are labelled person; {model} keeps at most {limits.people} people consistent. "
+            f"Relabel or remove {people - limits.people}."
         )
-    if objects > MAX_OBJECTS:
+    if objects > limits.objects:
         raise ReferenceError(
-            f"{objects} references are labelled object; the model keeps at most {MAX_OBJECTS} objects faithful. "
-            f"Relabel or remove {objects - MAX_OBJECTS}."
+            f"{objects} references are labelled object; {model} keeps at most {limits.objects} objects faithful. "
+            f"Relabel or remove {objects - limits.objects}."
         )
     checked = []
     for item in items:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from studio.accounts.models import Membership, Team, User
+from studio.catalogue.capabilities import check_options, fit_options, reference_limits
+from studio.catalogue.models import GeminiModel
+from studio.catalogue.selectors import CatalogueError, ModelChoice, model_for
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
 from .imagefiles import files_delete, images_discard
-from .models import Conversation, Project, Response, ResponseStatus, StudioSettings, Turn
+from .models import Conversation, Project, Response, ResponseStatus, Turn
 from .options import MAX_PROMPT_CHARS, GenerationOptions
 from .references import (
     CheckedReference,
@@ -33,6 +35,22 @@ def _require_writer(membership: Membership) -> None:
         raise ChatError("Viewers can look but not change anything in this team.")
 
 
+def project_model(project: Project) -> ModelChoice:
+    """The model a project's turns run on today (its own, or the studio default; past shutdowns, the
+    replacement)."""
+    try:
+        return model_for(project.model)
+    except CatalogueError as error:
+        raise ChatError(str(error)) from None
+
+
+def _model_of(model: GeminiModel | None) -> GeminiModel:
+    try:
+        return model_for(model).model
+    except CatalogueError as error:
+        raise ChatError(str(error)) from None
+
+
 @transaction.atomic
 def project_create(
     *,
@@ -42,7 +60,9 @@ def project_create(
     name: str,
     system_instruction: str = "",
     options: GenerationOptions | None = None,
+    model: GeminiModel | None = None,
 ) -> Project:
+    """`model` None follows the studio default; settings the model lacks fall back to its defaults."""
     _require_writer(membership)
     name = name.strip()
     if not name:
@@ -51,22 +71,30 @@ def project_create(
         team=team,
         name=name[:120],
         system_instruction=system_instruction.strip(),
-        default_settings=(options or GenerationOptions()).to_dict(),
+        default_settings=fit_options(_model_of(model), options or GenerationOptions()).to_dict(),
+        model=model,
         created_by=user,
     )
 
 
 @transaction.atomic
 def project_update(
-    *, project: Project, membership: Membership, name: str, system_instruction: str, options: GenerationOptions
+    *,
+    project: Project,
+    membership: Membership,
+    name: str,
+    system_instruction: str,
+    options: GenerationOptions,
+    model: GeminiModel | None = None,
 ) -> Project:
     _require_writer(membership)
     if not name.strip():
         raise ChatError("Give the project a name.")
     project.name = name.strip()[:120]
     project.system_instruction = system_instruction.strip()
-    project.default_settings = options.to_dict()
-    project.save(update_fields=["name", "system_instruction", "default_settings", "updated_at"])
+    project.model = model
+    project.default_settings = fit_options(_model_of(model), options).to_dict()
+    project.save(update_fields=["name", "system_instruction", "default_settings", "model", "updated_at"])
     return project
 
 
@@ -111,11 +139,6 @@ def conversation_archive(*, conversation: Conversation, membership: Membership) 
     return conversation
 
 
-def current_model_id() -> str:
-    row = StudioSettings.objects.first()
-    return (row.model_id if row and row.model_id else "") or settings.GEMINI_MODEL
-
-
 def turn_submit(
     *,
     conversation: Conversation,
@@ -142,8 +165,10 @@ def turn_submit(
             raise ChatError("You can only continue from an image of this conversation.")
         if parent_response.status != ResponseStatus.SUCCEEDED:
             raise ChatError("That response did not finish, so it cannot be continued. Pick another image.")
+    choice = project_model(conversation.project)
+    check_options(choice.model, options)
     try:
-        checked = check_references(list(references))
+        checked = check_references(list(references), reference_limits(choice.model))
     except ReferenceError as error:
         raise ChatError(str(error)) from None
     project_id = conversation.project_id
@@ -161,6 +186,7 @@ def turn_submit(
             after_turn=after_turn,
             checked=checked,
             written=written,
+            model=choice,
         )
     except BaseException:
         files_delete(written)  # the rows were rolled back; the new files go too
@@ -178,6 +204,7 @@ def _turn_create(
     after_turn: Turn | None,
     checked: list[CheckedReference],
     written: list[str],
+    model: ModelChoice,
 ) -> Turn:
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     # The turn's place in the tree: after `after_turn` when given; else after the image's own turn
@@ -195,7 +222,8 @@ def _turn_create(
         author=user,
         prompt=prompt,
         settings=options.to_dict(),
-        model_id=current_model_id(),
+        model_id=model.model.model_id,
+        model_note=model.note,
     )
     Response.objects.bulk_create([Response(turn=turn, index=i) for i in range(options.count)])
     store_references(turn=turn, checked=checked, written=written)
@@ -244,6 +272,9 @@ def response_retry(*, response: Response, membership: Membership) -> Response:
         "usage": {},
         "grounding": None,
         "billable": False,
+        "retry_note": "",
+        "retry_at": None,
+        "retry_number": 0,
         "started_at": None,
         "first_event_at": None,
         "finished_at": None,

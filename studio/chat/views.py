@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studio.accounts.middleware import HtmxHttpRequest
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import teams_for_user
+from studio.catalogue.selectors import CatalogueError, default_model
 from studio.generation.history import context_preview
 
 from . import fragments, selectors, services, versions
@@ -36,15 +37,30 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+def _studio_default() -> Any:
+    try:
+        return default_model()
+    except CatalogueError as error:
+        raise services.ChatError(str(error)) from None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     teams = list(teams_for_user(user=user))
-    form = ProjectForm(request.POST or None, initial={**GenerationOptions().to_dict(), "name": ""})
+    studio_default = _studio_default()
+    form = ProjectForm(
+        request.POST or None,
+        initial={**GenerationOptions().to_dict(), "name": ""},
+        model=studio_default,
+        default_model=studio_default,
+    )
     if request.method == "POST" and form.is_valid():
-        team_id = int(request.POST.get("team") or teams[0].pk)
-        membership = next((t.memberships.get(user=user) for t in teams if t.pk == team_id), None)
+        team_field = request.POST.get("team") or str(teams[0].pk)
+        if not team_field.isdigit():
+            return HttpResponseBadRequest("The team field must be a team's number. Reload the page and try again.")
+        membership = next((t.memberships.get(user=user) for t in teams if t.pk == int(team_field)), None)
         if membership is None:
             raise Http404("No such team")
         try:
@@ -55,6 +71,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 system_instruction=form.cleaned_data["system_instruction"],
                 options=form.options(),
+                model=form.cleaned_data["gemini_model"],
             )
         except (services.ChatError, InvalidOptions) as error:
             form.add_error(None, str(error))
@@ -69,9 +86,17 @@ def home(request: HttpRequest) -> HttpResponse:
 def project(request: HttpRequest, project_id: int) -> HttpResponse:
     user = _user(request)
     project, membership = selectors.project_for_member(user=user, project_id=project_id)
+    choice = services.project_model(project)
     form = ProjectForm(
         request.POST or None,
-        initial={**project.options.to_dict(), "name": project.name, "system_instruction": project.system_instruction},
+        initial={
+            **project.options.to_dict(),
+            "name": project.name,
+            "system_instruction": project.system_instruction,
+            "gemini_model": project.model_id,
+        },
+        model=choice.model,
+        default_model=_studio_default(),
     )
     if request.method == "POST":
         action = request.POST.get("action")
@@ -90,13 +115,20 @@ def project(request: HttpRequest, project_id: int) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     system_instruction=form.cleaned_data["system_instruction"],
                     options=form.options(),
+                    model=form.cleaned_data["gemini_model"],
                 )
                 messages.success(request, "Project settings saved.")
                 return redirect("chat:project", project_id=project.pk)
         except (services.ChatError, InvalidOptions) as error:
             form.add_error(None, str(error))
     conversations = selectors.conversations_for_project(project=project)
-    context = {"project": project, "membership": membership, "conversations": conversations, "form": form}
+    context = {
+        "project": project,
+        "membership": membership,
+        "conversations": conversations,
+        "form": form,
+        "model_choice": choice,
+    }
     return render(request, "chat/project.html", context)
 
 
@@ -109,11 +141,15 @@ def _composer_context(
     conversation: Conversation, membership: Membership, steps: list[BranchStep], form: ComposerForm | None = None
 ) -> dict[str, Any]:
     leaf = steps[-1].turn.pk if steps else None
+    choice = services.project_model(conversation.project)
     if form is None:
-        form = ComposerForm(initial={**conversation.project.options.to_dict(), "parent_response": "latest"})
+        form = composer_form(
+            conversation, initial={**conversation.project.options.to_dict(), "parent_response": "latest"}
+        )
     return {
         "conversation": conversation,
         "composer": form,
+        "model_choice": choice,
         "can_write": membership.can_write,
         "leaf": leaf,
         "versions": selectors.project_versions(project_id=conversation.project_id),
@@ -126,6 +162,13 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
     steps = fragments.branch(conversation=conversation, leaf_id=_leaf(request))
     return _conversation_page(request, conversation, membership, steps)
+
+
+def composer_form(
+    conversation: Conversation, data: Any = None, *, initial: dict[str, Any] | None = None
+) -> ComposerForm:
+    """The composer offers only what the conversation's model (from the catalogue) supports."""
+    return ComposerForm(data, initial=initial, model=services.project_model(conversation.project).model)
 
 
 def _conversation_page(
@@ -179,7 +222,7 @@ def turn_create(request: HtmxHttpRequest, conversation_id: int) -> HttpResponse:
     user = _user(request)
     conversation, membership = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
     leaf = _leaf(request)
-    form = ComposerForm(request.POST)
+    form = composer_form(conversation, request.POST)
     # The composer is a plain form underneath (sent before htmx took over a freshly swapped composer,
     # or with scripts off): answer that with whole pages, and htmx with fragments.
     htmx = bool(request.htmx)
@@ -215,7 +258,7 @@ def turn_create(request: HtmxHttpRequest, conversation_id: int) -> HttpResponse:
             shown = fragments.branch(conversation=conversation, leaf_id=turn.pk)
             turn_fragment = fragments.turn_html(step=shown[-1], can_write=membership.can_write, append=True)
             kept = {k: v for k, v in form.cleaned_data.items() if k not in {"prompt", "parent_response"}}
-            form = ComposerForm(initial={**kept, "parent_response": "latest"})
+            form = composer_form(conversation, initial={**kept, "parent_response": "latest"})
     else:
         status = 422
         shown = fragments.branch(conversation=conversation, leaf_id=leaf)

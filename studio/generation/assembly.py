@@ -15,6 +15,8 @@ def gemini_settings(*, concurrency: int | None = None) -> GeminiSettings:
         base_url=settings.GEMINI_BASE_URL,
         vertex_project=settings.GEMINI_VERTEX_PROJECT,
         vertex_location=settings.GEMINI_VERTEX_LOCATION,
+        vertex_express=settings.GEMINI_VERTEX_EXPRESS,
+        vertex_access_token=settings.GEMINI_VERTEX_ACCESS_TOKEN,
         timeout_s=settings.GEMINI_TIMEOUT_S,
         # Every running job holds one streaming call; Files API uploads may need a few more.
         max_connections=(concurrency or settings.STUDIO_RUNNER_CONCURRENCY) + 8,
@@ -28,6 +30,7 @@ def build_pipeline(worker_id: str, *, concurrency: int | None = None) -> Pipelin
         settings=PipelineSettings(
             retry_base_s=settings.STUDIO_RETRY_BASE_S,
             retry_max_s=settings.STUDIO_RETRY_MAX_S,
+            retry_total_s=settings.STUDIO_RETRY_TOTAL_S,
             thought_flush_s=settings.STUDIO_THOUGHT_FLUSH_S,
         ),
     )

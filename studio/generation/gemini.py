@@ -7,9 +7,12 @@ retry policy (and its billing rules).
 
 from __future__ import annotations
 
+import email.utils
 import importlib
 import io
-from collections.abc import AsyncIterator
+import re
+import time
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +21,7 @@ import httpx2
 import pydantic
 from google import genai
 from google.genai import errors, types
+from google.oauth2.credentials import Credentials
 
 from .messages import GeminiError, ImageRequest, InputContent, OutputPart, StreamEvent
 
@@ -35,6 +39,8 @@ class GeminiSettings:
     base_url: str = ""
     vertex_project: str = ""
     vertex_location: str = "global"
+    vertex_express: bool = False  # Vertex AI with an API key and no project ("express mode")
+    vertex_access_token: str = ""  # a static OAuth token instead of application default credentials
     timeout_s: float = 300.0
     api_version: str = "v1beta"
     # The SDK's HTTP client keeps at most 100 connections (20 idle) by default: a runner allowed more
@@ -49,12 +55,19 @@ def _client(settings: GeminiSettings) -> genai.Client:
             max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
         )
     }
-    if settings.vertex_project:
+    if settings.vertex_project or settings.vertex_express:
+        options = types.HttpOptions(timeout=timeout_ms, async_client_args=pool)
+        if settings.base_url:
+            options.base_url = settings.base_url
+        if settings.vertex_express:
+            return genai.Client(vertexai=True, api_key=settings.api_key, http_options=options)
+        token = Credentials(token=settings.vertex_access_token) if settings.vertex_access_token else None  # type: ignore[no-untyped-call]
         return genai.Client(
             vertexai=True,
             project=settings.vertex_project,
             location=settings.vertex_location,
-            http_options=types.HttpOptions(timeout=timeout_ms, async_client_args=pool),
+            credentials=token,
+            http_options=options,
         )
     options = types.HttpOptions(api_version=settings.api_version, timeout=timeout_ms, async_client_args=pool)
     if settings.base_url:
@@ -79,10 +92,13 @@ def _content(content: InputContent) -> types.Content:
 
 def _config(request: ImageRequest) -> types.GenerateContentConfig:
     # Never thinkingLevel, never candidateCount > 1: the image model rejects both.
+    thinking = types.ThinkingConfig(include_thoughts=request.include_thoughts)
+    if request.thinking_level:  # only models that accept one get it (the catalogue says which)
+        thinking.thinking_level = types.ThinkingLevel(request.thinking_level)
     config = types.GenerateContentConfig(
         response_modalities=["TEXT", "IMAGE"],
         image_config=types.ImageConfig(aspect_ratio=request.aspect_ratio, image_size=request.image_size),
-        thinking_config=types.ThinkingConfig(include_thoughts=request.include_thoughts),
+        thinking_config=thinking,
         seed=request.seed,
     )
     if request.system_instruction:
@@ -126,6 +142,42 @@ def _event(chunk: types.GenerateContentResponse) -> StreamEvent:
     return event
 
 
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def _retry_info_delay(body: Any) -> float | None:
+    """`google.rpc.RetryInfo.retryDelay` ("17s", "0.5s") from a Google error body."""
+    details = (body.get("error") or {}).get("details") if isinstance(body, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = DURATION.match(str(detail.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def _retry_after_header(response: Any, now: float | None = None) -> float | None:
+    """`Retry-After`: seconds, or an HTTP date."""
+    headers = getattr(response, "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
+    value = str(value).strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def retry_hint(error: errors.APIError) -> float | None:
+    """How long the server asked us to wait: RetryInfo wins over Retry-After (it is more precise)."""
+    delay = _retry_info_delay(error.details)
+    return delay if delay is not None else _retry_after_header(error.response)
+
+
 def classify(error: BaseException) -> GeminiError:
     if isinstance(error, GeminiError):
         return error
@@ -137,10 +189,13 @@ def classify(error: BaseException) -> GeminiError:
             return GeminiError("file_missing", message, code=code)  # a cached Files API handle went stale
         if "API_KEY_INVALID" in details or code in {401, 403}:
             return GeminiError("bad_key", message, code=code)
+        if code == 404 and "not found" in message.lower():
+            return GeminiError("unknown_model", message, code=code)
         kind = {429: "rate_limited", 503: "overloaded", 408: "timeout", 504: "timeout"}.get(code)
         if kind is None:
             kind = "server" if code >= 500 else "bad_request"
-        return GeminiError(kind, message, code=code, retryable=code in GeminiError.RETRYABLE_CODES)
+        retryable = code in GeminiError.RETRYABLE_CODES
+        return GeminiError(kind, message, code=code, retryable=retryable, retry_after=retry_hint(error))
     if isinstance(error, pydantic.ValidationError):
         return GeminiError("invalid_response", "Gemini sent a response the SDK could not read.")
     name = type(error).__name__
@@ -165,7 +220,34 @@ class GeminiClient:
         """Which Files API a cached handle belongs to (a handle from one backend means nothing to another)."""
         if self._settings.vertex_project:
             return f"vertex:{self._settings.vertex_project}"
+        if self._settings.vertex_express:
+            return f"vertex-express:{self._settings.base_url or 'google'}"
         return self._settings.base_url or "google"
+
+    @property
+    def is_vertex(self) -> bool:
+        return bool(self._settings.vertex_project or self._settings.vertex_express)
+
+    def list_model_ids(self) -> set[str]:
+        """The model ids this account can call (blocking: for start-up, the admin and the doctor)."""
+        try:
+            listed = self._sdk_client().models.list(config=types.ListModelsConfig(query_base=True, page_size=1000))
+            return {str(model.name or "").rsplit("/", 1)[-1] for model in listed}
+        except Exception as error:
+            raise classify(error) from error
+
+    def count_text_tokens(self, model: str, texts: Iterable[str]) -> int:
+        """Gemini's own count of some text (blocking: the submit-time limit check calls it near the limit)."""
+        parts = [types.Part(text=text) for text in texts if text]
+        if not parts:
+            return 0
+        try:
+            counted = self._sdk_client().models.count_tokens(
+                model=model, contents=[types.Content(role="user", parts=parts)]
+            )
+        except Exception as error:
+            raise classify(error) from error
+        return int(counted.total_tokens or 0)
 
     def warm_up(self) -> None:
         """Build the SDK client (and its HTTP transports) before the first job needs it, and load

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from studio.billing.pricing import PriceList
+from studio.catalogue.capabilities import closest_aspect_ratio
+from studio.catalogue.models import GeminiModel
+from studio.catalogue.selectors import live, model_by_id
 from studio.chat.imagestore import read_bytes, response_folder
 from studio.chat.models import ImageVersion, Reference, Response, Turn
-from studio.chat.options import GenerationOptions, closest_aspect_ratio
+from studio.chat.options import GenerationOptions
 
 from .messages import FileSource, ImageRequest, InputContent, InputPart
 
@@ -51,6 +55,7 @@ class Job:
     folder: str  # storage folder for this response's images
     inline_turns: int  # how many ancestors went back as full model turns
     estimated_bytes: int
+    prices: PriceList
 
 
 def _signature(value: str | None) -> bytes | None:
@@ -283,13 +288,15 @@ def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
     )
     turn = response.turn
     options = turn.options
+    model = run_model(turn.model_id)
     contents, inline_turns, size = _fit(ancestry(response), _user_content(turn, policy), policy)
     first_reference = next(iter(turn.references.all()), None)  # in position order, already loaded
     aspect = None if options.aspect_ratio == "auto" else options.aspect_ratio
     if aspect is None and first_reference is not None:
-        aspect = closest_aspect_ratio(first_reference.width, first_reference.height)
+        aspect = closest_aspect_ratio(model, first_reference.width, first_reference.height)
     request = ImageRequest(
-        model=turn.model_id,
+        model=model.model_id,
+        thinking_level=options.thinking_level or None,
         contents=contents,
         system_instruction=turn.conversation.project.system_instruction,
         aspect_ratio=aspect,
@@ -306,4 +313,14 @@ def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
         folder=response_folder(turn.conversation_id, response.pk),
         inline_turns=inline_turns,
         estimated_bytes=size,
+        prices=model.prices,
     )
+
+
+def run_model(model_id: str) -> GeminiModel:
+    """The catalogue entry a turn's call goes to: never a shut-down model (a turn queued before the
+    shutdown runs on the replacement too)."""
+    row = model_by_id(model_id)
+    if row is None:
+        raise LookupError(f"The model {model_id!r} is not in the catalogue; an admin must add it.")
+    return live(row).model

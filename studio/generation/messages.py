@@ -47,6 +47,7 @@ class ImageRequest:
     safety_threshold: str | None = None
     include_thoughts: bool = True
     seed: int | None = None
+    thinking_level: str | None = None  # only for models whose catalogue entry lists levels
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,19 @@ class GeminiError(Exception):
 
     RETRYABLE_CODES = frozenset({408, 429, 500, 502, 503, 504})
 
-    def __init__(self, kind: str, message: str, *, code: int | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        code: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.code = code
         self.retryable = retryable
+        # How long the server asked us to wait (RetryInfo.retryDelay or Retry-After), in seconds.
+        self.retry_after = retry_after

@@ -29,6 +29,17 @@ MESSAGES = {
         "The connection to Gemini broke while the image was being made, so nothing from it was kept. Retry."
     ),
     "bad_request": "Gemini refused the request: {detail}",
+    "retry_too_long": (
+        "Gemini is rate-limiting this project and asked to wait {detail} before trying again, so the studio "
+        "stopped after {attempts}. Try again later; an admin can raise STUDIO_RETRY_MAX_S."
+    ),
+    "retry_budget": (
+        "Gemini kept failing, and another retry would have meant {detail}. Stopped after {attempts}; try again later."
+    ),
+    "unknown_model": (
+        "Gemini does not serve this model for the studio's account ({detail}). An admin should check the model "
+        "catalogue (Check now) and pick another model."
+    ),
     "invalid_response": "Gemini sent a response the studio could not read. Retry; if it persists, tell an admin.",
     "interrupted": "The worker generating this image stopped before it finished. Retry.",
     "file_missing": "Gemini no longer has an uploaded image this request needs, even after uploading it again. Retry.",

@@ -1,9 +1,11 @@
 """Run one response: stream the model, persist every piece first, then tell the browsers.
 
 Thought text is coalesced (at most one write and event per flush interval); images are decoded,
-stored and thumbnailed in a worker thread. Retries (408/429/5xx, network) back off with full
-jitter, bounded by the turn's retry count, and only before anything has streamed: once the model
-has produced output a retry could bill twice, so a broken stream fails cleanly instead.
+stored and thumbnailed in a worker thread. Retries (408/429/5xx, network) wait as long as the server
+asks (RetryInfo.retryDelay or Retry-After, plus a little jitter) or else back off exponentially with
+full jitter; they are bounded by the turn's retry count, one wait's cap and a total per response, and
+happen only before anything has streamed: once the model has produced output a retry could bill
+twice, so a broken stream fails cleanly instead. While it waits, the response says so live.
 """
 
 from __future__ import annotations
@@ -50,6 +52,23 @@ def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random |
     return (rng or random).uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
 
 
+def retry_delay(error: GeminiError, attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
+    """The server's hint plus up to 10% (at most 1 s) of jitter, so a crowd told to wait the same
+    time does not come back at the same instant; with no hint, backoff with full jitter."""
+    if error.retry_after is not None:
+        return error.retry_after + rng.uniform(0, min(1.0, error.retry_after * 0.1))
+    return backoff_delay(attempt, base=base, cap=cap, rng=rng)
+
+
+RETRY_NOTES = {
+    "rate_limited": "Rate-limited by Gemini",
+    "overloaded": "Gemini is overloaded",
+    "timeout": "Gemini did not answer in time",
+    "server": "Gemini had an internal error",
+    "network": "Could not reach Gemini",
+}
+
+
 @dataclass
 class Progress:
     parts: list[dict[str, Any]] = field(default_factory=list)
@@ -57,6 +76,7 @@ class Progress:
     text: str = ""
     final_images: int = 0
     received: bool = False
+    retried: bool = False
     finish_reason: str = ""
     block_reason: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
@@ -81,7 +101,8 @@ class Progress:
 @dataclass
 class PipelineSettings:
     retry_base_s: float = 1.0
-    retry_max_s: float = 30.0
+    retry_max_s: float = 60.0  # one wait, hinted or not
+    retry_total_s: float = 300.0  # all of one response's waits
     thought_flush_s: float = 0.15
     # Past this many jobs at once the flush interval grows in proportion, so a crowd costs a bounded
     # number of writes a second instead of one per streamed thought.
@@ -101,6 +122,7 @@ class Pipeline:
         self.gemini = gemini
         self.settings = settings or PipelineSettings()
         self._sleep = sleep
+        self._rng = random.Random()
         self._running = 0
 
     def warm_up(self) -> None:
@@ -138,6 +160,7 @@ class Pipeline:
 
     async def _generate(self, job: Job, progress: Progress) -> None:
         retries = 0
+        waited = 0.0
         request_base = job.request
         refreshed_files = False
         while True:
@@ -152,9 +175,27 @@ class Pipeline:
                     request_base = _forget_cached_files(request_base)
                     continue
                 if error.retryable and not progress.received and retries < job.options.retries:
+                    settings = self.settings
+                    delay = retry_delay(
+                        error, retries + 1, base=settings.retry_base_s, cap=settings.retry_max_s, rng=self._rng
+                    )
+                    refusal = _beyond_caps(error, delay, waited, settings)
+                    if refusal is not None:
+                        await self._fail(job, progress, refusal, retries)
+                        return
                     retries += 1
-                    delay = backoff_delay(retries, base=self.settings.retry_base_s, cap=self.settings.retry_max_s)
-                    logger.info("response %s: %s, retry %s in %.2fs", job.response_id, error.kind, retries, delay)
+                    waited += delay
+                    logger.info(
+                        "response %s: %s (%s), retry %s of %s in %.2fs%s",
+                        job.response_id,
+                        error.kind,
+                        error.code,
+                        retries,
+                        job.options.retries,
+                        delay,
+                        " (server's hint)" if error.retry_after is not None else "",
+                    )
+                    await self._announce_retry(job, progress, error, retries, delay)
                     await self._sleep(delay)
                     continue
                 await self._fail(job, progress, error, retries)
@@ -165,6 +206,20 @@ class Pipeline:
                 await self._fail(job, progress, GeminiError("invalid_response", str(error)), retries)
                 return
         await self._complete(job, progress)
+
+    async def _announce_retry(
+        self, job: Job, progress: Progress, error: GeminiError, number: int, delay: float
+    ) -> None:
+        """Persist, then show, why the response waits and until when ("retrying in 17 s (2 of 5)")."""
+        progress.retried = True
+        await db(records.response_save_progress)(
+            response_id=job.response_id,
+            worker_id=self.worker_id,
+            conversation_id=job.conversation_id,
+            retry_note=RETRY_NOTES.get(error.kind, "Gemini failed"),
+            retry_at=timezone.now() + dt.timedelta(seconds=delay),
+            retry_number=number,
+        )
 
     # -- the Files API ------------------------------------------------------------------------
 
@@ -210,6 +265,8 @@ class Pipeline:
             # Billable from the first byte, so a crash after it fails the response instead of
             # requeueing it (which could bill twice). It rides on the write just below.
             progress.pending.update(billable=True, first_event_at=timezone.now())
+            if progress.retried:
+                progress.pending.update(retry_note="", retry_at=None)
         if event.usage:
             progress.usage = event.usage
         if event.model_version:
@@ -297,7 +354,7 @@ class Pipeline:
             usage=progress.usage,
             grounding=progress.grounding,
             model_version=progress.model_version,
-            cost_usd=response_cost(job.request.model, progress.usage, queries),
+            cost_usd=response_cost(job.prices, progress.usage, queries),
             **produced,
         )
 
@@ -305,7 +362,8 @@ class Pipeline:
         code = (
             "stream_broken" if progress.received and error.kind not in {"bad_key", "invalid_response"} else error.kind
         )
-        detail = f"{error.code} {error.message}" if error.code else error.message
+        worded = error.kind in {"retry_too_long", "retry_budget"}  # their message is already the detail
+        detail = f"{error.code} {error.message}" if error.code and not worded else error.message
         logger.warning("response %s failed: %s (%s)", job.response_id, code, detail)
         await db(records.response_finish)(
             response_id=job.response_id,
@@ -315,6 +373,8 @@ class Pipeline:
             discard_output=True,
             error_code=code,
             error_message=message_for(code, detail=detail, retries=retries),
+            retry_note="",
+            retry_at=None,
             **{**progress.take_pending(), "thoughts_text": progress.thoughts},  # parts and text are discarded
         )
 
@@ -330,6 +390,24 @@ class Pipeline:
                 error_code=code,
                 error_message=message_for(code, detail=detail),
             )
+
+
+def _beyond_caps(error: GeminiError, delay: float, waited: float, settings: PipelineSettings) -> GeminiError | None:
+    """A retry the caps forbid becomes the failure to report: a hint longer than one wait may be, or
+    waits that would add up past the total a response may spend waiting."""
+    if error.retry_after is not None and error.retry_after > settings.retry_max_s:
+        return GeminiError(
+            "retry_too_long",
+            f"{error.retry_after:.0f} s (the studio waits at most {settings.retry_max_s:.0f} s)",
+            code=error.code,
+        )
+    if waited + delay > settings.retry_total_s:
+        return GeminiError(
+            "retry_budget",
+            f"{waited + delay:.0f} s of waiting (the studio allows {settings.retry_total_s:.0f} s per image)",
+            code=error.code,
+        )
+    return None
 
 
 def _forget_cached_files(request: ImageRequest) -> ImageRequest:

@@ -69,14 +69,18 @@ BAD = [
     (
         "15 references",
         [upload(png()) for _ in range(15)],
-        "You attached 15 reference images; the model takes at most 14. Remove 1.",
+        "You attached 15 reference images; Gemini 3 Pro Image takes at most 14. Remove 1.",
     ),
     (
         "7 people",
         [upload(png(), role=ReferenceRole.PERSON) for _ in range(7)],
-        "7 references are labelled person; the model keeps at most 5 people consistent. Relabel or remove 2.",
+        "7 references are labelled person; Gemini 3 Pro Image keeps at most 5 people consistent. Relabel or remove 2.",
     ),
-    ("7 objects", [upload(png()) for _ in range(7)], "7 references are labelled object; the model keeps at most 6"),
+    (
+        "7 objects",
+        [upload(png()) for _ in range(7)],
+        "7 references are labelled object; Gemini 3 Pro Image keeps at most 6",
+    ),
     ("bad role", [upload(png(), role="hat")], "Label each reference as person, object or style."),
 ]
 

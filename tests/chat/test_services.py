@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from studio.accounts.models import Role
+from studio.catalogue.models import GeminiModel
+from studio.catalogue.services import catalogue_set_default
 from studio.chat import services
-from studio.chat.models import Conversation, Project, Response, ResponseStatus, StudioSettings, Turn
+from studio.chat.models import Conversation, Project, Response, ResponseStatus, Turn
 from studio.chat.options import GenerationOptions, InvalidOptions
 from tests.studio_world import join, make_conversation, make_project, make_user, personal_membership, submit
 
@@ -24,7 +26,7 @@ def test_turn_submit_creates_the_turn_and_one_queued_response_per_image() -> Non
         (2, ResponseStatus.QUEUED),
     ]
     assert turn.options == GenerationOptions(aspect_ratio="9:16", count=3, grounding=True)
-    assert turn.model_id == "gemini-3-pro-image-preview"
+    assert turn.model_id == "gemini-3-pro-image"
     conversation.refresh_from_db()
     assert conversation.title == "a lighthouse", "the first prompt names the conversation"
 
@@ -42,10 +44,12 @@ def test_new_conversations_and_turns_count_as_project_activity() -> None:
     assert list(Project.objects.order_by("-updated_at").values_list("name", flat=True)) == ["older", "newer"]
 
 
-def test_admins_can_change_the_model_for_new_turns() -> None:
-    StudioSettings.objects.create(model_id="gemini-3-pro-image")
+def test_the_default_model_is_the_ga_id_and_admins_can_change_it() -> None:
     user = make_user("ali")
-    assert submit(make_conversation(user), user, "x").model_id == "gemini-3-pro-image"
+    conversation = make_conversation(user)
+    assert submit(conversation, user, "x").model_id == "gemini-3-pro-image"
+    catalogue_set_default(model=GeminiModel.objects.get(model_id="gemini-3.1-flash-image"))
+    assert submit(conversation, user, "y").model_id == "gemini-3.1-flash-image"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +68,9 @@ def test_options_are_validated() -> None:
     with pytest.raises(InvalidOptions, match="1 to 4"):
         GenerationOptions(count=5)
     with pytest.raises(InvalidOptions, match="Aspect ratio"):
-        GenerationOptions(aspect_ratio="7:5")
+        GenerationOptions(aspect_ratio="wide")  # shape only: what a model supports is the catalogue's to say
+    with pytest.raises(InvalidOptions, match="Image size"):
+        GenerationOptions(image_size="huge")
     with pytest.raises(InvalidOptions, match="between 0 and 5"):
         GenerationOptions(retries=6)
     with pytest.raises(InvalidOptions, match="whole numbers"):

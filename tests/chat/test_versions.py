@@ -59,7 +59,7 @@ def test_lineage_zip_has_originals_and_sidecars(gemini: LiveEmulator) -> None:
         assert hashlib.sha256(archive.read(image_name)).hexdigest() == version.sha256
     sidecar = json.loads(archive.read(names[-1]))
     assert sidecar["prompt"] == "add snow" and sidecar["file_sha256"] == last.sha256
-    assert sidecar["parent_sha256"] == chain[1].sha256 and sidecar["model_id"] == "gemini-3-pro-image-preview"
+    assert sidecar["parent_sha256"] == chain[1].sha256 and sidecar["model_id"] == "gemini-3-pro-image"
     assert len(sidecar["grounding_sources"]) == 3 and sidecar["settings"]["grounding"] is True
     first = json.loads(archive.read(names[1]))
     assert first["parent_image_id"] is None

@@ -9,7 +9,7 @@ from studio.generation.gemini import GeminiClient, GeminiSettings
 from studio.generation.messages import ImageRequest, InputContent, InputPart
 from tests.live_emulator import StartEmulator
 
-MODEL = "gemini-3-pro-image-preview"
+MODEL = "gemini-3-pro-image"
 
 
 def stalled_request(index: int) -> ImageRequest:

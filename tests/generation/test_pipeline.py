@@ -174,7 +174,7 @@ def test_outcomes_end_in_distinct_readable_states(
 def test_retryable_errors_retry_then_fail_clearly(gemini: LiveEmulator, code: int, kind: str) -> None:
     user = make_user("hal")
     conversation = make_conversation(user)
-    turn = submit(conversation, user, f"a cat [[emulator: error={code}]]", retries=2)
+    turn = submit(conversation, user, f"a cat [[emulator: error={code}, retry_delay=0]]", retries=2)
     run_all()
     response = turn.responses.get()
     assert response.status == ResponseStatus.FAILED and response.error_code == kind

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CatalogueConfig(AppConfig):
+    name = "studio.catalogue"
+    verbose_name = "Gemini model catalogue"

@@ -10,6 +10,8 @@ import dj_database_url
 import django_stubs_ext
 from django.utils.csp import CSP
 
+from studio.ops.logs import logging_config
+
 django_stubs_ext.monkeypatch()  # lets admin and other generic classes take type arguments at runtime
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "studio.billing",
     "studio.generation",
     "studio.realtime",
+    "studio.ops",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "studio.ops.middleware.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -213,11 +217,6 @@ GEMINI_REQUEST_LIMIT_MB = float(os.environ.get("GEMINI_REQUEST_LIMIT_MB", "100")
 STUDIO_REPLAY_INLINE_TURNS = int(os.environ.get("STUDIO_REPLAY_INLINE_TURNS", "3"))
 STUDIO_INLINE_IMAGE_MAX_KB = int(os.environ.get("STUDIO_INLINE_IMAGE_MAX_KB", "1024"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {
-        "studio": {"handlers": ["console"], "level": os.environ.get("STUDIO_LOG_LEVEL", "INFO")},
-    },
-}
+# Console logs with the request id, user id and path on every line; STUDIO_LOG_FORMAT=json for shippers.
+STUDIO_LOG_FORMAT = os.environ.get("STUDIO_LOG_FORMAT", "text")
+LOGGING = logging_config(fmt=STUDIO_LOG_FORMAT, level=os.environ.get("STUDIO_LOG_LEVEL", "INFO"))

@@ -6,3 +6,5 @@ urlpatterns = [
     path("", include("studio.accounts.urls")),
     path("", include("studio.chat.urls")),
 ]
+
+handler400 = "studio.ops.errors.bad_request"

@@ -12,6 +12,7 @@ from studio.accounts.models import Membership, Team, User
 from studio.catalogue.capabilities import check_options, fit_options, reference_limits
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, ModelChoice, model_for
+from studio.generation.limits import InputTooLong, check_input_tokens, turn_input
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
 from .imagefiles import files_delete, images_discard
@@ -175,6 +176,17 @@ def turn_submit(
     for item in checked:
         if item.version is not None and item.version.response.turn.conversation.project_id != project_id:
             raise ChatError("References can only come from conversations of this project.")
+    labels = [f"Reference image {n} ({item.role}):" for n, item in enumerate(checked, 1)]
+    planned = turn_input(
+        parent=parent_response,
+        prompt=prompt,
+        system_instruction=conversation.project.system_instruction,
+        reference_labels=labels,
+    )
+    try:
+        check_input_tokens(choice.model, planned)
+    except InputTooLong as error:
+        raise ChatError(str(error)) from None
     written: list[str] = []
     try:
         return _turn_create(

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -25,6 +25,7 @@ from studio.generation.history import context_preview
 from . import fragments, selectors, services, versions
 from .branches import BranchStep
 from .forms import ComposerForm, ProjectForm
+from .ids import parse_id, require_id
 from .imagestore import MIME_EXTENSION
 from .models import Conversation, ImageVersion, Response, Turn
 from .options import GenerationOptions, InvalidOptions
@@ -57,10 +58,8 @@ def home(request: HttpRequest) -> HttpResponse:
         default_model=studio_default,
     )
     if request.method == "POST" and form.is_valid():
-        team_field = request.POST.get("team") or str(teams[0].pk)
-        if not team_field.isdigit():
-            return HttpResponseBadRequest("The team field must be a team's number. Reload the page and try again.")
-        membership = next((t.memberships.get(user=user) for t in teams if t.pk == int(team_field)), None)
+        team_id = require_id(request.POST.get("team") or str(teams[0].pk), "team")
+        membership = next((t.memberships.get(user=user) for t in teams if t.pk == team_id), None)
         if membership is None:
             raise Http404("No such team")
         try:
@@ -133,8 +132,7 @@ def project(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 def _leaf(request: HttpRequest) -> int | None:
-    value = request.GET.get("leaf") or request.POST.get("leaf") or ""
-    return int(value) if value.isdigit() else None
+    return parse_id(request.GET.get("leaf") or request.POST.get("leaf"))
 
 
 def _composer_context(
@@ -193,8 +191,8 @@ def _chosen_parent(user: User, shown: list[BranchStep], choice: str) -> tuple[Re
     its own turn (a branch when it is older); "latest": the shown branch's newest image, after the
     branch's last turn; "none": a fresh image, after the last turn."""
     leaf_turn = shown[-1].turn if shown else None
-    if choice.isdigit():
-        parent = selectors.response_for_member(user=user, response_id=int(choice))
+    if (chosen := parse_id(choice)) is not None:
+        parent = selectors.response_for_member(user=user, response_id=chosen)
         return parent, parent.turn
     return (fragments.default_parent(shown) if choice == "latest" else None), leaf_turn
 
@@ -207,12 +205,11 @@ def _references(request: HttpRequest, user: User) -> list[ReferenceInput]:
     for position, entry in enumerate(request.POST.getlist("reference_order")):
         kind, _, value = entry.partition(":")
         role = roles[position] if position < len(roles) else ""
-        if kind == "file" and value.isdigit() and int(value) < len(files):
-            items.append(ReferenceInput(role=role, upload=files[int(value)]))
-        elif kind == "version" and value.isdigit():
-            items.append(
-                ReferenceInput(role=role, version=selectors.version_for_member(user=user, image_id=int(value)))
-            )
+        number = parse_id(value)
+        if kind == "file" and number is not None and number < len(files):
+            items.append(ReferenceInput(role=role, upload=files[number]))
+        elif kind == "version" and number is not None:
+            items.append(ReferenceInput(role=role, version=selectors.version_for_member(user=user, image_id=number)))
     return items
 
 
@@ -401,11 +398,11 @@ def version_history(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def version_compare(request: HttpRequest, conversation_id: int) -> HttpResponse:
     user = _user(request)
     conversation, _ = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
-    picked = [value for value in request.GET.getlist("v") if value.isdigit()][:2]
+    picked = [number for value in request.GET.getlist("v") if (number := parse_id(value)) is not None][:2]
     if len(picked) != 2:
         messages.error(request, "Pick exactly two versions to compare.")
         return redirect("chat:versions", conversation_id=conversation.pk)
-    left, right = (selectors.image_for_member(user=user, image_id=int(value)) for value in picked)
+    left, right = (selectors.image_for_member(user=user, image_id=number) for number in picked)
     context = {"conversation": conversation, "project": conversation.project, "left": left, "right": right}
     return render(request, "chat/compare.html", context)
 

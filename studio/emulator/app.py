@@ -116,14 +116,13 @@ class Emulator:
         self.state.requests.append(entry)
         return entry
 
-    @staticmethod
-    def _require_key(request: Request) -> None:
-        if not (
-            request.headers.get("x-goog-api-key")
-            or request.query_params.get("key")
-            or request.headers.get("authorization")
-        ):
+    def _require_key(self, request: Request) -> None:
+        key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
+        if not (key or request.headers.get("authorization")):
             raise errors.missing_api_key()
+        accepted = {k.strip() for k in self.config.api_keys.split(",") if k.strip()}
+        if key and accepted and key not in accepted:
+            raise errors.bad_api_key()
 
     @staticmethod
     def _version(request: Request) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
@@ -40,6 +40,7 @@ class EmulatorConfig:
     prompt_markers: bool = True  # honour [[emulator: ...]] directives inside prompts
     retry_delay_s: int = 17  # RetryInfo.retryDelay on 429 answers
     retry_after_s: int = 0  # a Retry-After header on 429 and 503 answers (0: none)
+    api_keys: str = ""  # comma-separated keys to accept; empty accepts any key
     render_cache_mb: int = 256
     log_requests: int = 100  # how many recent requests /_emulator/requests keeps
     help: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -79,6 +80,7 @@ FLAG_HELP = {
     "prompt_markers": "honour [[emulator: ...]] directives written inside prompts",
     "retry_delay_s": "RetryInfo.retryDelay sent with 429 answers",
     "retry_after_s": "Retry-After header (seconds) on 429 and 503 answers; 0 sends none",
+    "api_keys": "comma-separated API keys to accept (others get 400 API_KEY_INVALID); empty accepts any",
     "render_cache_mb": "memory for caching rendered images of identical requests",
     "log_requests": "how many recent requests GET /_emulator/requests keeps",
 }
@@ -95,6 +97,25 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected on/off, got {text!r}")
 
 
+def _parser_for(kind: type) -> Callable[[str], object]:
+    return _parse_bool if kind is bool else kind
+
+
+def config_from_environ(environ: Mapping[str, str], base: EmulatorConfig) -> EmulatorConfig:
+    """`base` with every GEMINI_EMULATOR_* variable applied (for an emulator embedded in another
+    process, whose own defaults differ); a bad value raises ValueError naming the variable."""
+    values: dict[str, object] = {}
+    for item in fields(EmulatorConfig):
+        env_name = ENV_PREFIX + item.name.upper()
+        if item.name == "help" or env_name not in environ:
+            continue
+        try:
+            values[item.name] = _parser_for(type(getattr(base, item.name)))(environ[env_name])
+        except (ValueError, argparse.ArgumentTypeError) as error:
+            raise ValueError(f"{env_name}={environ[env_name]!r} is not valid: {error}") from None
+    return replace(base, **values)  # type: ignore[arg-type]
+
+
 def config_from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> EmulatorConfig:
     """Flags win over GEMINI_EMULATOR_* variables, which win over the defaults."""
     environ = os.environ if environ is None else environ
@@ -108,8 +129,7 @@ def config_from_args(argv: Sequence[str] | None = None, environ: Mapping[str, st
             continue
         flag = "--" + item.name.replace("_", "-")
         default = getattr(defaults, item.name)
-        kind = type(default)
-        parse = _parse_bool if kind is bool else kind
+        parse = _parser_for(type(default))
         env_name = ENV_PREFIX + item.name.upper()
         if env_name in environ:
             default = parse(environ[env_name])

@@ -17,6 +17,7 @@ from studio.chat.imagestore import StoredImage
 from studio.chat.models import ImageVersion, Reference, Response, ResponseStatus
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
+from .models import RunnerHeartbeat
 from .outcomes import message_for
 
 logger = logging.getLogger("studio.generation")
@@ -196,3 +197,15 @@ def files_cache_save(*, kind: str, row_id: int, uri: str, backend: str, expires:
     """Remember a Files API handle so the same bytes are uploaded once until they expire."""
     model = ImageVersion if kind == "image" else Reference
     model.objects.filter(pk=row_id).update(files_api_uri=uri, files_api_backend=backend, files_api_expires_at=expires)
+
+
+def runner_report(*, worker_id: str, started_at: dt.datetime, running: int, concurrency: int) -> None:
+    """The runner is alive: renew its heartbeat row."""
+    RunnerHeartbeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={"started_at": started_at, "seen_at": timezone.now(), "running": running, "concurrency": concurrency},
+    )
+
+
+def runner_gone(*, worker_id: str) -> None:
+    RunnerHeartbeat.objects.filter(worker_id=worker_id).delete()

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
+from django.utils import timezone
 
 from studio.realtime.events import RUNNER_GROUP, publish_through, sent
 
@@ -62,6 +63,7 @@ class Runner:
     async def run(self) -> None:
         """Run until `stop()`; then drain. Returns when every job is finished or handed back."""
         logger.info("runner %s started (concurrency %s)", self.worker_id, self.settings.concurrency)
+        self._started_at = timezone.now()
         publish_through(asyncio.get_running_loop())
         helpers = [
             asyncio.create_task(self._heartbeat_loop(), name="runner-heartbeat"),
@@ -81,6 +83,8 @@ class Runner:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await sent()
+            with contextlib.suppress(Exception):
+                await db(records.runner_gone)(worker_id=self.worker_id)
             self._stopped.set()
             logger.info("runner %s stopped", self.worker_id)
 
@@ -116,9 +120,22 @@ class Runner:
             self._active.pop(response_id, None)
             self._wake.set()  # a slot is free
 
+    async def _report(self) -> None:
+        """Tell the database this runner is alive (what studio_doctor and operators look at)."""
+        try:
+            await db(records.runner_report)(
+                worker_id=self.worker_id,
+                started_at=self._started_at,
+                running=len(self._active),
+                concurrency=self.settings.concurrency,
+            )
+        except Exception:
+            logger.exception("runner %s could not report its heartbeat", self.worker_id)
+
     async def _heartbeat_loop(self) -> None:
         interval = self.settings.lease_seconds / 3
         while True:
+            await self._report()
             await asyncio.sleep(interval)
             ids = self.active_ids
             if not ids:

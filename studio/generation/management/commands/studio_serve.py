@@ -8,7 +8,9 @@ runner in Daphne's own event loop. SIGTERM drains running jobs before exit.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         self._ensure_admin()
         self._gemini_backend(options["emulator_port"])
+        self._health(run_jobs=not options["no_runner"])
         self._serve(options["host"], options["port"], run_jobs=not options["no_runner"])
 
     def _ensure_admin(self) -> None:
@@ -58,11 +61,35 @@ class Command(BaseCommand):
             self.stdout.write(f"Gemini: no key; using the emulator at {settings.GEMINI_BASE_URL}.")
             return
         from studio.emulator import EmulatorConfig
+        from studio.emulator.config import config_from_environ
         from studio.emulator.server import serve_in_thread
 
-        emulator = serve_in_thread(EmulatorConfig(port=emulator_port, latency_first_ms=400, latency_event_ms=250))
+        # A person watching should see thoughts stream: slower than the emulator's own defaults,
+        # unless GEMINI_EMULATOR_* variables say otherwise (a port given here wins over its variable).
+        base = EmulatorConfig(latency_first_ms=400, latency_event_ms=250)
+        config = config_from_environ(os.environ, base)
+        if emulator_port or "GEMINI_EMULATOR_PORT" not in os.environ:
+            config = replace(config, port=emulator_port)
+        emulator = serve_in_thread(config)
         settings.GEMINI_BASE_URL = emulator.url
-        self.stdout.write(f"Gemini: EMULATOR MODE (no GEMINI_API_KEY): built-in emulator at {emulator.url}.")
+        (settings.VAR_DIR / "emulator_url").write_text(emulator.url + "\n")
+        self.stdout.write(
+            f"Gemini: EMULATOR MODE (no GEMINI_API_KEY): built-in emulator at {emulator.url} "
+            f"(first byte {config.latency_first_ms} ms, events {config.latency_event_ms} ms apart)."
+        )
+
+    def _health(self, *, run_jobs: bool) -> None:
+        """One line from the doctor, and the model catalogue checked against what Gemini serves."""
+        from studio.generation.model_check import CheckUnavailable, check_served_models
+        from studio.ops.doctor import run_checks, summary
+
+        embedded_runner = run_jobs and settings.STUDIO_RUNNER == "embedded"
+        line = summary(run_checks(runners=not embedded_runner))
+        self.stdout.write(line + (" (the runner starts with this process)" if embedded_runner else ""))
+        try:
+            self.stdout.write(f"Model catalogue: {check_served_models().summary()}")
+        except CheckUnavailable as error:
+            self.stdout.write(f"Model catalogue: not checked ({error})")
 
     def _serve(self, host: str, port: int, *, run_jobs: bool) -> None:
         from daphne.endpoints import build_endpoint_description_strings

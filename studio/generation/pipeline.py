@@ -228,6 +228,8 @@ class Pipeline:
         backend, else a fresh upload (remembered for next time)."""
         if not any(part.via_files for content in request.contents for part in content.parts):
             return request
+        if self.gemini.is_vertex:
+            return await asyncio.to_thread(_files_inline, request)  # Vertex AI has no Files API
         soon = timezone.now() + dt.timedelta(hours=1)
         contents = []
         for content in request.contents:
@@ -408,6 +410,20 @@ def _beyond_caps(error: GeminiError, delay: float, waited: float, settings: Pipe
             code=error.code,
         )
     return None
+
+
+def _files_inline(request: ImageRequest) -> ImageRequest:
+    """Every Files API part sent inline instead, with its stored bytes."""
+    contents = []
+    for content in request.contents:
+        parts = tuple(
+            dataclasses.replace(part, data=read_bytes(part.via_files.storage_key), via_files=None)
+            if part.via_files is not None
+            else part
+            for part in content.parts
+        )
+        contents.append(dataclasses.replace(content, parts=parts))
+    return dataclasses.replace(request, contents=tuple(contents))
 
 
 def _forget_cached_files(request: ImageRequest) -> ImageRequest:

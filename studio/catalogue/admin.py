@@ -10,13 +10,13 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from .models import GeminiModel
-from .selectors import models_needing_attention
+from .selectors import CatalogueError, default_model, models_needing_attention
 from .services import catalogue_set_default
 
 
 @admin.register(GeminiModel)
 class GeminiModelAdmin(admin.ModelAdmin[GeminiModel]):
-    list_display = ["display_name", "model_id", "lifecycle", "state", "enabled", "is_default", "input_token_limit"]
+    list_display = ["display_name", "model_id", "state", "enabled", "is_default", "input_token_limit"]
     list_filter = ["lifecycle", "enabled"]
     search_fields = ["model_id", "display_name"]
     readonly_fields = ["served", "checked_at"]
@@ -50,8 +50,26 @@ class GeminiModelAdmin(admin.ModelAdmin[GeminiModel]):
         ("Last check against Gemini", {"fields": ["served", "checked_at"]}),
     ]
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "GET":
+            for warning in models_needing_attention():
+                self.message_user(request, warning, messages.WARNING)
+            try:
+                default_model()
+            except CatalogueError as error:
+                self.message_user(request, str(error), messages.ERROR)
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="State")
     def state(self, row: GeminiModel) -> str:
+        try:
+            is_default = default_model().pk == row.pk  # a handful of rows: one small query each
+        except CatalogueError:
+            is_default = False
+        return ("Studio default · " if is_default else "") + self._lifecycle_state(row)
+
+    @staticmethod
+    def _lifecycle_state(row: GeminiModel) -> str:
         if row.is_shut_down():
             target = row.replacement.model_id if row.replacement else "no replacement!"
             return f"⚠ Shut down {row.shutdown_on} → {target}"
@@ -72,12 +90,6 @@ class GeminiModelAdmin(admin.ModelAdmin[GeminiModel]):
             return
         catalogue_set_default(model=rows[0])
         self.message_user(request, f"New projects without a model of their own now use {rows[0]}.")
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if request.method == "GET":
-            for warning in models_needing_attention():
-                self.message_user(request, warning, messages.WARNING)
-        return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
         check = self.admin_site.admin_view(require_POST(self.check_now))

@@ -19,7 +19,7 @@ from django.conf import settings
 from studio.billing.pricing import PriceList
 from studio.catalogue.capabilities import closest_aspect_ratio
 from studio.catalogue.models import GeminiModel
-from studio.catalogue.selectors import live, model_by_id
+from studio.catalogue.selectors import CatalogueError, live, model_by_id
 from studio.chat.imagestore import read_bytes, response_folder
 from studio.chat.models import ImageVersion, Reference, Response, Turn
 from studio.chat.options import GenerationOptions
@@ -322,5 +322,5 @@ def run_model(model_id: str) -> GeminiModel:
     shutdown runs on the replacement too)."""
     row = model_by_id(model_id)
     if row is None:
-        raise LookupError(f"The model {model_id!r} is not in the catalogue; an admin must add it.")
+        raise CatalogueError(f"The model {model_id} is not in the model catalogue; an admin must add it back.")
     return live(row).model

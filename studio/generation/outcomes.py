@@ -36,6 +36,7 @@ MESSAGES = {
     "retry_budget": (
         "Gemini kept failing, and another retry would have meant {detail}. Stopped after {attempts}; try again later."
     ),
+    "model_unavailable": "This image cannot be made: {detail} Retry once the model catalogue is fixed.",
     "unknown_model": (
         "Gemini does not serve this model for the studio's account ({detail}). An admin should check the model "
         "catalogue (Check now) and pick another model."

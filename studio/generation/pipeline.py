@@ -27,6 +27,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from studio.billing.pricing import response_cost
+from studio.catalogue.selectors import CatalogueError
 from studio.chat.imagefiles import files_delete_unused
 from studio.chat.imagestore import StoredImage, UnreadableImage, load_codecs, read_bytes, store_image
 from studio.chat.models import Response, ResponseStatus
@@ -141,6 +142,9 @@ class Pipeline:
         progress = Progress()
         try:
             await self._generate(await db(load_job)(response_id), progress)
+        except CatalogueError as error:  # the turn's model left the catalogue, or lost its replacement
+            logger.warning("response %s: %s", response_id, error)
+            await self._finish_failed_raw(response_id, "model_unavailable", str(error))
         except records.LeaseLost:
             logger.warning("response %s: lease lost; another worker or the reaper owns it now", response_id)
             # Whoever took the response (a cancel, the reaper) discarded the rows it saw; files stored

@@ -14,7 +14,7 @@ from studio.catalogue.capabilities import reference_limits
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import default_model, selectable_models
 from studio.chat import services
-from studio.chat.models import Project, Response, ResponseStatus, Turn
+from studio.chat.models import Conversation, Project, Response, ResponseStatus, Turn
 from studio.chat.options import GenerationOptions, InvalidOptions
 from studio.chat.references import ReferenceError, check_references
 from tests.chat.test_references import png, upload
@@ -35,6 +35,16 @@ def on_model(project: Project, model_id: str) -> Project:
     project.model = model(model_id)
     project.save(update_fields=["model"])
     return project
+
+
+def staff_client(name: str) -> Client:
+    """Logged in to the Django admin as a superuser."""
+    admin = make_user(name)
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client = Client()
+    client.force_login(admin)
+    return client
 
 
 def generate_bodies(emulator: LiveEmulator) -> list[dict]:  # type: ignore[type-arg]
@@ -204,11 +214,7 @@ def test_admin_check_now_flags_models_gemini_no_longer_serves(gemini: LiveEmulat
     gone.pk = None
     gone.model_id, gone.display_name, gone.is_default = "gemini-2.0-gone-image", "Gone", False
     gone.save()
-    admin = make_user("root")
-    admin.is_staff = admin.is_superuser = True
-    admin.save()
-    client = Client()
-    client.force_login(admin)
+    client = staff_client("root")
     answer = client.post("/admin/catalogue/geminimodel/check-now/", follow=True)
     page = answer.content.decode()
     assert "Gemini no longer lists: gemini-2.0-gone-image" in page
@@ -223,13 +229,25 @@ def test_admin_is_warned_when_the_default_model_is_shut_down() -> None:
     GeminiModel.objects.update(is_default=False)
     preview.is_default = True
     preview.save()
-    admin = make_user("boss")
-    admin.is_staff = admin.is_superuser = True
-    admin.save()
-    client = Client()
-    client.force_login(admin)
+    client = staff_client("boss")
     listing = client.get("/admin/catalogue/geminimodel/").content.decode()
     assert "Gemini-3-pro-image-preview was shut down on 2026-06-25; its turns run on gemini-3-pro-image." in listing
     # And turns on the studio default indeed run on the replacement.
     user = make_user("emp")
     assert submit(make_conversation(user), user, "x").model_id == PRO
+
+
+def test_a_queued_turn_whose_model_is_shut_down_without_replacement_fails_in_words(gemini: LiveEmulator) -> None:
+    user = make_user("fay")
+    conversation = make_conversation(user, on_model(make_project(user), FLASH))
+    turn = submit(conversation, user, "a cat")
+    GeminiModel.objects.filter(model_id=FLASH).update(shutdown_on=timezone.localdate())
+    run_all()
+    response = turn.responses.get()
+    assert (response.status, response.error_code) == (ResponseStatus.FAILED, "model_unavailable")
+    assert "gemini-3.1-flash-image was shut down on" in response.error_message
+    assert "has no replacement" in response.error_message and "Traceback" not in response.error_message
+    assert generate_bodies(gemini) == []
+    # New turns on it are refused at once, with the same explanation.
+    with pytest.raises(services.ChatError, match="has no replacement"):
+        submit(Conversation.objects.get(pk=conversation.pk), user, "another cat")

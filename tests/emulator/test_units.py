@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from studio.emulator.config import config_from_args
+from studio.emulator.config import EmulatorConfig, config_from_args, config_from_environ
 from studio.emulator.errors import ApiError
 from studio.emulator.imaging import ImageSpec, render
 from studio.emulator.model_specs import MODELS, closest_aspect_ratio
@@ -82,3 +82,13 @@ def test_render_is_deterministic_and_seed_sensitive() -> None:
     spec = ImageSpec(prompt="a", aspect_ratio="1:1", image_size="1K", turn=1, seed=5)
     assert render(spec).data == render(spec).data
     assert render(spec).data != render(ImageSpec(prompt="a", aspect_ratio="1:1", image_size="1K", turn=1, seed=6)).data
+
+
+def test_an_embedded_emulator_takes_gemini_emulator_variables_over_its_own_defaults() -> None:
+    base = EmulatorConfig(latency_first_ms=400, latency_event_ms=250)
+    environ = {"GEMINI_EMULATOR_LATENCY_FIRST_MS": "50", "GEMINI_EMULATOR_THOUGHTS_WHEN_UNSET": "on"}
+    config = config_from_environ(environ, base)
+    assert (config.latency_first_ms, config.latency_event_ms, config.thoughts_when_unset) == (50, 250, True)
+    assert config_from_environ({}, base) == base
+    with pytest.raises(ValueError, match="GEMINI_EMULATOR_FAULT_429='often' is not valid"):
+        config_from_environ({"GEMINI_EMULATOR_FAULT_429": "often"}, base)

@@ -118,6 +118,11 @@ else:
     }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The cache holds throttle counts, shared by every process: Redis when scaled, else a database table.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "studio_cache"}}
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
@@ -130,6 +135,42 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Email (Django's MAILERS): SMTP when EMAIL_HOST is set; otherwise each message goes to the console
+# and to a file in var/mail/, so a newcomer can follow invitation and reset links.
+_smtp_host = os.environ.get("EMAIL_HOST", "")
+if _smtp_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _smtp_host,
+                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "studio.accounts.mail.ConsoleAndFileBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+        }
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
+PASSWORD_RESET_TIMEOUT = 3600 * 24
+
+# Throttles (django-ratelimit): "N/period", per account and per client address.
+STUDIO_THROTTLE_LOGIN_ACCOUNT = os.environ.get("STUDIO_THROTTLE_LOGIN_ACCOUNT", "5/15m")
+STUDIO_THROTTLE_LOGIN_IP = os.environ.get("STUDIO_THROTTLE_LOGIN_IP", "30/15m")
+STUDIO_THROTTLE_SIGNUP_IP = os.environ.get("STUDIO_THROTTLE_SIGNUP_IP", "10/h")
+STUDIO_THROTTLE_SIGNUP_EMAIL = os.environ.get("STUDIO_THROTTLE_SIGNUP_EMAIL", "3/h")
+STUDIO_THROTTLE_RESET_IP = os.environ.get("STUDIO_THROTTLE_RESET_IP", "10/h")
+STUDIO_THROTTLE_RESET_EMAIL = os.environ.get("STUDIO_THROTTLE_RESET_EMAIL", "3/h")
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "studio.accounts.throttle.client_address"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -186,7 +227,8 @@ CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("BEHIND_TLS_PROXY")
 
 # Gemini. No key: the built-in emulator (embedded mode starts it; GEMINI_BASE_URL points elsewhere).

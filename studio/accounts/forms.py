@@ -27,9 +27,8 @@ class SignUpForm(forms.Form):
         return username
 
     def clean_email(self) -> str:
+        # Never say whether an address has an account: the view answers both cases alike.
         email: str = self.cleaned_data["email"].lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email exists. Log in instead.")
         return email
 
     def clean(self) -> dict[str, object]:
@@ -46,3 +45,13 @@ class SignUpForm(forms.Form):
 
 class LoginForm(AuthenticationForm):
     pass
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        max_length=80, required=False, help_text="Shown to your teams instead of your username."
+    )
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Team name")

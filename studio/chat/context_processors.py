@@ -5,8 +5,14 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from studio.accounts.models import User
+from studio.accounts.selectors import teams_for_user
+
 
 def studio(request: HttpRequest) -> dict[str, Any]:
     """Whether the studio talks to the emulator: every page shows it, so nobody mistakes the pictures."""
     emulator = not (settings.GEMINI_API_KEY or settings.GEMINI_VERTEX_PROJECT)
-    return {"emulator_mode": emulator}
+    user = getattr(request, "user", None)
+    # The header's team switcher; a callable, so only pages that show it query it.
+    teams = (lambda: list(teams_for_user(user=user))) if isinstance(user, User) else list
+    return {"emulator_mode": emulator, "nav_teams": teams}

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studio.accounts.middleware import HtmxHttpRequest
 from studio.accounts.models import Membership, User
-from studio.accounts.selectors import teams_for_user
+from studio.accounts.selectors import teams_for_user, writable_teams
 from studio.catalogue.selectors import CatalogueError, default_model
 from studio.generation.history import context_preview
 
@@ -49,7 +49,7 @@ def _studio_default() -> Any:
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    teams = list(teams_for_user(user=user))
+    teams = list(writable_teams(user=user))  # the form offers only teams the person may create in
     studio_default = _studio_default()
     form = ProjectForm(
         request.POST or None,
@@ -58,6 +58,8 @@ def home(request: HttpRequest) -> HttpResponse:
         default_model=studio_default,
     )
     if request.method == "POST" and form.is_valid():
+        if not teams:
+            raise Http404("No team you can create projects in")
         team_id = require_id(request.POST.get("team") or str(teams[0].pk), "team")
         membership = next((t.memberships.get(user=user) for t in teams if t.pk == team_id), None)
         if membership is None:
@@ -77,7 +79,14 @@ def home(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("chat:project", project_id=project.pk)
     projects = selectors.projects_for_user(user=user)
-    return render(request, "chat/home.html", {"projects": projects, "teams": teams, "form": form})
+    shown_team = None
+    if (shown_id := parse_id(request.GET.get("team"))) is not None:
+        shown_team = next((t for t in teams_for_user(user=user) if t.pk == shown_id), None)
+        if shown_team is None:
+            raise Http404("No such team")
+        projects = projects.filter(team=shown_team)
+    context = {"projects": projects, "teams": teams, "form": form, "shown_team": shown_team}
+    return render(request, "chat/home.html", context)
 
 
 @login_required

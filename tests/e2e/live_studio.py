@@ -3,6 +3,7 @@ REDIS_URL set, a web process plus a separate worker process on a fresh database.
 
 from __future__ import annotations
 
+import email
 import os
 import subprocess
 import sys
@@ -24,6 +25,22 @@ ROOT = Path(__file__).resolve().parents[2]
 class LiveStudio:
     url: str
     mode: str  # "embedded" or "scaled"
+    var_dir: Path  # its var/: database, media, and mail/ (every message it sends, one file each)
+
+    def latest_link(self, to: str, path_part: str) -> str:
+        """The newest link containing `path_part` in a message sent to `to` (the studio writes mail to files)."""
+        files = sorted((self.var_dir / "mail").glob("*.log"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for file in files:
+            for raw in reversed(file.read_text().split("-" * 79)):
+                message = email.message_from_string(raw.strip())
+                if message["To"] != to:
+                    continue
+                payload = message.get_payload(decode=True)
+                body = payload.decode() if isinstance(payload, bytes) else ""
+                links = [word for word in body.split() if word.startswith("http") and path_part in word]
+                if links:
+                    return links[-1]
+        raise AssertionError(f"no message to {to} with a {path_part} link")
 
 
 def _scratch_postgres(url: str) -> tuple[str, str]:
@@ -85,7 +102,7 @@ def live_studio(*, gemini_url: str, var_dir: Path) -> Iterator[LiveStudio]:
                     stderr=subprocess.STDOUT,
                 )
             )
-        yield LiveStudio(url=url, mode="scaled" if scaled else "embedded")
+        yield LiveStudio(url=url, mode="scaled" if scaled else "embedded", var_dir=var_dir)
     finally:
         for process in processes:
             process.terminate()

@@ -8,17 +8,14 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.journeys import sign_up
 from tests.e2e.live_studio import LiveStudio
 
 EMULATOR_LATENCY = {"latency_first_ms": 300, "latency_event_ms": 100}
 
 
 def test_flash_project_settings_and_a_live_retry(page: Page, studio: LiveStudio) -> None:
-    page.goto(f"{studio.url}/signup/")
-    page.get_by_label("Username").fill("e2e_flash")
-    page.get_by_label("Email").fill("e2e_flash@example.com")
-    page.get_by_label("Password").fill("a long enough secret")
-    page.get_by_role("button", name="Sign up").click()
+    sign_up(page, studio, username="e2e_flash")
     expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
     model = page.get_by_label("Model")
     expect(model.locator("option")).to_have_text(

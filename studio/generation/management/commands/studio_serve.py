@@ -32,6 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)  # the database cache (throttle counts) when no Redis
         call_command("collectstatic", interactive=False, verbosity=0)
         self._ensure_admin()
         self._gemini_backend(options["emulator_port"])

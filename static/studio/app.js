@@ -104,6 +104,14 @@
     }
   });
 
+  // Forms that undo or destroy something ask first (data-confirm); archive can still be undone after.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  }, true);
+
   // A response waiting to retry counts down to its next try ("retrying in 17 s (2 of 5)").
   function tickCountdowns() {
     for (const span of document.querySelectorAll("[data-countdown]")) {

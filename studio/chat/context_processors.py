@@ -15,4 +15,7 @@ def studio(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     # The header's team switcher; a callable, so only pages that show it query it.
     teams = (lambda: list(teams_for_user(user=user))) if isinstance(user, User) else list
-    return {"emulator_mode": emulator, "nav_teams": teams}
+    session = getattr(request, "session", None)
+    # The Undo offer after an archive, shown once by the next whole page (a callable: fragments skip it).
+    undo = (lambda: session.pop("undo", None)) if session is not None else dict
+    return {"emulator_mode": emulator, "nav_teams": teams, "undo": undo}

@@ -56,6 +56,20 @@ def conversations_for_project(*, project: Project) -> QuerySet[Conversation]:
     )
 
 
+def is_archived(conversation: Conversation) -> bool:
+    """Archived itself or in an archived project: read-only until restored."""
+    return conversation.archived_at is not None or conversation.project.archived_at is not None
+
+
+def archived_projects_for_user(*, user: User, team_id: int | None = None) -> QuerySet[Project]:
+    projects = Project.objects.filter(team__memberships__user=user, archived_at__isnull=False).select_related("team")
+    return (projects.filter(team_id=team_id) if team_id is not None else projects).order_by("-archived_at")
+
+
+def archived_conversations(*, project: Project) -> QuerySet[Conversation]:
+    return project.conversations.filter(archived_at__isnull=False).order_by("-archived_at")
+
+
 def conversation_for_member(*, user: User, conversation_id: int) -> tuple[Conversation, Membership]:
     conversation = Conversation.objects.filter(pk=conversation_id).select_related("project__team").first()
     membership = (

@@ -9,14 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.accounts.models import Membership, Team, User
+from studio.accounts.services import audit
 from studio.catalogue.capabilities import check_options, fit_options, reference_limits
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, ModelChoice, model_for
 from studio.generation.limits import InputTooLong, check_input_tokens, turn_input
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
-from .imagefiles import files_delete, images_discard
-from .models import Conversation, Project, Response, ResponseStatus, Turn
+from .imagefiles import FILE_FIELDS, files_delete, files_delete_unused, images_discard
+from .models import Conversation, ImageVersion, Project, Reference, Response, ResponseStatus, Turn
 from .options import MAX_PROMPT_CHARS, GenerationOptions
 from .references import (
     CheckedReference,
@@ -34,6 +35,19 @@ class ChatError(ValueError):
 def _require_writer(membership: Membership) -> None:
     if not membership.can_write:
         raise ChatError("Viewers can look but not change anything in this team.")
+
+
+def _require_manager(membership: Membership) -> None:
+    if not membership.can_manage:
+        raise ChatError("Only the team's admins and owners can delete.")
+
+
+def _require_open(conversation: Conversation) -> None:
+    """Archived work is read-only: restore it to change it."""
+    if conversation.project.archived_at is not None:
+        raise ChatError(f"The project “{conversation.project.name}” is archived. Restore it to continue.")
+    if conversation.archived_at is not None:
+        raise ChatError("This conversation is archived. Restore it to continue.")
 
 
 def project_model(project: Project) -> ModelChoice:
@@ -89,6 +103,8 @@ def project_update(
     model: GeminiModel | None = None,
 ) -> Project:
     _require_writer(membership)
+    if project.archived_at is not None:
+        raise ChatError("This project is archived. Restore it to change its settings.")
     if not name.strip():
         raise ChatError("Give the project a name.")
     project.name = name.strip()[:120]
@@ -100,11 +116,66 @@ def project_update(
 
 
 @transaction.atomic
-def project_archive(*, project: Project, membership: Membership) -> Project:
+def project_archive(*, project: Project, membership: Membership, ip: str | None = None) -> Project:
     _require_writer(membership)
     project.archived_at = timezone.now()
     project.save(update_fields=["archived_at", "updated_at"])
+    audit(team=project.team, actor=membership.user, action="project.archived", target=project.name, ip=ip)
     return project
+
+
+@transaction.atomic
+def project_restore(*, project: Project, membership: Membership, ip: str | None = None) -> Project:
+    _require_writer(membership)
+    project.archived_at = None
+    project.save(update_fields=["archived_at", "updated_at"])
+    audit(team=project.team, actor=membership.user, action="project.restored", target=project.name, ip=ip)
+    return project
+
+
+def _stored_files(conversations: list[int]) -> set[str]:
+    keys: set[str] = set()
+    images = ImageVersion.objects.filter(response__turn__conversation_id__in=conversations)
+    references = Reference.objects.filter(turn__conversation_id__in=conversations)
+    for queryset, fields in ((images, FILE_FIELDS[ImageVersion]), (references, FILE_FIELDS[Reference])):
+        keys.update(key for row in queryset.values_list(*fields) for key in row if key)
+    return keys
+
+
+def _delete_conversations(conversations: list[int]) -> None:
+    """Delete the conversations' rows now and, once that commits, the files no other row uses (a
+    reference elsewhere that was made from one of these images keeps its file)."""
+    keys = _stored_files(conversations)
+    turns = Turn.objects.filter(conversation_id__in=conversations)
+    turns.update(parent_response=None, parent_turn=None)  # the tree's own links protect it from itself
+    Conversation.objects.filter(pk__in=conversations).delete()
+    if keys:
+        transaction.on_commit(lambda: files_delete_unused(keys), robust=True)
+
+
+def _typed(expected: str, typed: str, what: str) -> None:
+    if typed.strip() != expected.strip():
+        raise ChatError(f"To delete, type the {what} exactly: “{expected}”.")
+
+
+@transaction.atomic
+def conversation_delete(
+    *, conversation: Conversation, membership: Membership, typed: str, ip: str | None = None
+) -> None:
+    """Delete a conversation, its images and their files, for good (admins and owners)."""
+    _require_manager(membership)
+    _typed(conversation.title, typed, "conversation's title")
+    _delete_conversations([conversation.pk])
+    audit(team=membership.team, actor=membership.user, action="conversation.deleted", target=conversation.title, ip=ip)
+
+
+@transaction.atomic
+def project_delete(*, project: Project, membership: Membership, typed: str, ip: str | None = None) -> None:
+    _require_manager(membership)
+    _typed(project.name, typed, "project's name")
+    _delete_conversations(list(project.conversations.values_list("pk", flat=True)))
+    project.delete()
+    audit(team=membership.team, actor=membership.user, action="project.deleted", target=project.name, ip=ip)
 
 
 def _project_touched(project_id: int) -> None:
@@ -115,6 +186,8 @@ def _project_touched(project_id: int) -> None:
 @transaction.atomic
 def conversation_create(*, project: Project, membership: Membership, user: User, title: str = "") -> Conversation:
     _require_writer(membership)
+    if project.archived_at is not None:
+        raise ChatError("This project is archived. Restore it to start conversations in it.")
     _project_touched(project.pk)
     return Conversation.objects.create(
         project=project, created_by=user, title=title.strip()[:200] or "New conversation"
@@ -124,6 +197,7 @@ def conversation_create(*, project: Project, membership: Membership, user: User,
 @transaction.atomic
 def conversation_rename(*, conversation: Conversation, membership: Membership, title: str) -> Conversation:
     _require_writer(membership)
+    _require_open(conversation)
     if not title.strip():
         raise ChatError("A conversation needs a title.")
     conversation.title = title.strip()[:200]
@@ -137,6 +211,16 @@ def conversation_archive(*, conversation: Conversation, membership: Membership) 
     _require_writer(membership)
     conversation.archived_at = timezone.now()
     conversation.save(update_fields=["archived_at", "updated_at"])
+    publish_on_commit(conversation.pk, "conversation")
+    return conversation
+
+
+@transaction.atomic
+def conversation_restore(*, conversation: Conversation, membership: Membership) -> Conversation:
+    _require_writer(membership)
+    conversation.archived_at = None
+    conversation.save(update_fields=["archived_at", "updated_at"])
+    publish_on_commit(conversation.pk, "conversation")
     return conversation
 
 
@@ -154,6 +238,7 @@ def turn_submit(
     """Create the turn, its references and its queued responses at once; the runner picks them up
     after commit. Everything is checked before anything is stored; a failure leaves nothing behind."""
     _require_writer(membership)
+    _require_open(conversation)
     if after_turn is not None and after_turn.conversation_id != conversation.pk:
         raise ChatError("That turn belongs to another conversation.")
     prompt = prompt.strip()
@@ -255,6 +340,7 @@ MAX_RESPONSES_PER_TURN = 8
 def response_regenerate(*, response: Response, membership: Membership) -> Response:
     """Another take on the same turn: a new sibling response with its own seed."""
     _require_writer(membership)
+    _require_open(response.turn.conversation)
     turn = Turn.objects.select_for_update().get(pk=response.turn_id)
     taken = list(turn.responses.values_list("index", flat=True))
     if len(taken) >= MAX_RESPONSES_PER_TURN:
@@ -269,6 +355,7 @@ def response_regenerate(*, response: Response, membership: Membership) -> Respon
 def response_retry(*, response: Response, membership: Membership) -> Response:
     """Run a failed, blocked or cancelled response again, from a clean slate."""
     _require_writer(membership)
+    _require_open(response.turn.conversation)
     locked = Response.objects.select_for_update().get(pk=response.pk)
     if locked.status not in (ResponseStatus.FAILED, ResponseStatus.BLOCKED, ResponseStatus.CANCELLED):
         raise ChatError("Only a failed, blocked or cancelled image can be retried.")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studio.accounts.middleware import HtmxHttpRequest
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import teams_for_user, writable_teams
+from studio.accounts.views import client_ip
 from studio.catalogue.selectors import CatalogueError, default_model
 from studio.generation.history import context_preview
 
@@ -85,7 +86,8 @@ def home(request: HttpRequest) -> HttpResponse:
         if shown_team is None:
             raise Http404("No such team")
         projects = projects.filter(team=shown_team)
-    context = {"projects": projects, "teams": teams, "form": form, "shown_team": shown_team}
+    archived = selectors.archived_projects_for_user(user=user, team_id=shown_team.pk if shown_team else None)
+    context = {"projects": projects, "teams": teams, "form": form, "shown_team": shown_team, "archived": archived}
     return render(request, "chat/home.html", context)
 
 
@@ -113,9 +115,26 @@ def project(request: HttpRequest, project_id: int) -> HttpResponse:
                 conversation = services.conversation_create(project=project, membership=membership, user=user)
                 return redirect("chat:conversation", conversation_id=conversation.pk)
             if action == "archive":
-                services.project_archive(project=project, membership=membership)
-                messages.success(request, f"Archived “{project.name}”.")
+                services.project_archive(project=project, membership=membership, ip=client_ip(request))
+                offer_undo(request, f"Archived “{project.name}”.", reverse("chat:project", args=[project.pk]))
                 return redirect("chat:home")
+            if action == "restore":
+                services.project_restore(project=project, membership=membership, ip=client_ip(request))
+                messages.success(request, f"Restored “{project.name}”.")
+                return redirect("chat:project", project_id=project.pk)
+            if action == "delete":
+                typed = request.POST.get("confirm", "")
+                services.project_delete(project=project, membership=membership, typed=typed, ip=client_ip(request))
+                messages.success(request, f"Deleted “{project.name}” and all its images.")
+                return redirect("chat:home")
+            if action == "restore-conversation":
+                archived = selectors.archived_conversations(project=project)
+                chosen = archived.filter(pk=require_id(request.POST.get("conversation"), "conversation")).first()
+                if chosen is None:
+                    raise Http404("No such archived conversation")
+                services.conversation_restore(conversation=chosen, membership=membership)
+                messages.success(request, f"Restored “{chosen.title}”.")
+                return redirect("chat:conversation", conversation_id=chosen.pk)
             if form.is_valid():
                 services.project_update(
                     project=project,
@@ -131,6 +150,7 @@ def project(request: HttpRequest, project_id: int) -> HttpResponse:
             form.add_error(None, str(error))
     conversations = selectors.conversations_for_project(project=project)
     context = {
+        "archived_conversations": selectors.archived_conversations(project=project),
         "project": project,
         "membership": membership,
         "conversations": conversations,
@@ -148,6 +168,7 @@ def _composer_context(
     conversation: Conversation, membership: Membership, steps: list[BranchStep], form: ComposerForm | None = None
 ) -> dict[str, Any]:
     leaf = steps[-1].turn.pk if steps else None
+    archived = selectors.is_archived(conversation)
     choice = services.project_model(conversation.project)
     if form is None:
         form = composer_form(
@@ -157,7 +178,9 @@ def _composer_context(
         "conversation": conversation,
         "composer": form,
         "model_choice": choice,
-        "can_write": membership.can_write,
+        "can_write": membership.can_write and not archived,
+        "archived": archived,
+        "membership": membership,
         "leaf": leaf,
         "versions": selectors.project_versions(project_id=conversation.project_id),
     }
@@ -314,12 +337,50 @@ def conversation_rename(request: HttpRequest, conversation_id: int) -> HttpRespo
     return redirect("chat:conversation", conversation_id=conversation.pk)
 
 
+def offer_undo(request: HttpRequest, text: str, restore_page: str) -> None:
+    """A notice on the next page with an Undo button (it posts the restore action of that page)."""
+    request.session["undo"] = {"text": text, "action": restore_page}
+
+
 @login_required
 @require_POST
 def conversation_archive(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
     services.conversation_archive(conversation=conversation, membership=membership)
-    messages.success(request, f"Archived “{conversation.title}”.")
+    offer_undo(
+        request, f"Archived “{conversation.title}”.", reverse("chat:conversation_restore", args=[conversation.pk])
+    )
+    return redirect("chat:project", project_id=conversation.project_id)
+
+
+@login_required
+@require_POST
+def conversation_restore(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    try:
+        services.conversation_restore(conversation=conversation, membership=membership)
+    except services.ChatError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Restored “{conversation.title}”.")
+    return redirect("chat:conversation", conversation_id=conversation.pk)
+
+
+@login_required
+@require_POST
+def conversation_delete(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    try:
+        services.conversation_delete(
+            conversation=conversation,
+            membership=membership,
+            typed=request.POST.get("confirm", ""),
+            ip=client_ip(request),
+        )
+    except services.ChatError as error:
+        messages.error(request, str(error))
+        return redirect("chat:conversation", conversation_id=conversation.pk)
+    messages.success(request, f"Deleted “{conversation.title}” and its images.")
     return redirect("chat:project", project_id=conversation.project_id)
 
 

@@ -13,7 +13,7 @@ from django.http import Http404
 
 from studio.chat.fragments import BranchView
 from studio.chat.ids import parse_id
-from studio.chat.selectors import conversation_for_member
+from studio.chat.selectors import conversation_for_member, is_archived
 
 from .events import conversation_group
 
@@ -45,7 +45,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         query = parse_qs(self.scope.get("query_string", b"").decode())
         leaf = query.get("leaf", [""])[0]
         self.view = await database_sync_to_async(BranchView)(
-            conversation=conversation, leaf_id=parse_id(leaf), can_write=membership.can_write
+            conversation=conversation,
+            leaf_id=parse_id(leaf),
+            can_write=membership.can_write and not is_archived(conversation),
         )
         await self.send(text_data=await database_sync_to_async(self.view.snapshot)())
 

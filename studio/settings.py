@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "studio.generation",
     "studio.realtime",
     "studio.ops",
+    "studio.sharing",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,8 @@ STUDIO_THROTTLE_SIGNUP_IP = os.environ.get("STUDIO_THROTTLE_SIGNUP_IP", "10/h")
 STUDIO_THROTTLE_SIGNUP_EMAIL = os.environ.get("STUDIO_THROTTLE_SIGNUP_EMAIL", "3/h")
 STUDIO_THROTTLE_RESET_IP = os.environ.get("STUDIO_THROTTLE_RESET_IP", "10/h")
 STUDIO_THROTTLE_RESET_EMAIL = os.environ.get("STUDIO_THROTTLE_RESET_EMAIL", "3/h")
+STUDIO_THROTTLE_SHARE_IP = os.environ.get("STUDIO_THROTTLE_SHARE_IP", "20/15m")
+STUDIO_THROTTLE_SHARE_LINK = os.environ.get("STUDIO_THROTTLE_SHARE_LINK", "10/15m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "studio.accounts.throttle.client_address"
 

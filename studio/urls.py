@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("studio.accounts.urls")),
     path("", include("studio.chat.urls")),
+    path("", include("studio.sharing.urls")),
 ]
 
 handler400 = "studio.ops.errors.bad_request"

@@ -23,9 +23,18 @@ class User(AbstractUser):
         return self.display_name or self.username
 
 
+class SharePolicy(models.TextChoices):
+    OPEN = "open", "Allowed"
+    PASSWORD = "password", "Only with a password"
+    OFF = "off", "Not allowed"
+
+
 class Team(models.Model):
     name = models.CharField(max_length=120)
     is_personal = models.BooleanField(default=False, help_text="Created with the user; cannot be left.")
+    share_links = models.CharField(
+        max_length=10, choices=SharePolicy.choices, default=SharePolicy.OPEN, help_text="Links to show outsiders."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
 

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
+from .models import token_digest
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -33,6 +35,10 @@ SIGN_UP = (
     Limit("signup-ip", "ip", "STUDIO_THROTTLE_SIGNUP_IP"),
     Limit("signup-email", "post:email", "STUDIO_THROTTLE_SIGNUP_EMAIL"),
 )
+SHARE_PASSWORD = (
+    Limit("share-ip", "ip", "STUDIO_THROTTLE_SHARE_IP"),
+    Limit("share-link", "link", "STUDIO_THROTTLE_SHARE_LINK"),
+)
 PASSWORD_RESET = (
     Limit("reset-ip", "ip", "STUDIO_THROTTLE_RESET_IP"),
     Limit("reset-email", "post:email", "STUDIO_THROTTLE_RESET_EMAIL"),
@@ -49,6 +55,8 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _key(limit: Limit, request: HttpRequest) -> str | Callable[[str, HttpRequest], str]:
+    if limit.key == "link":  # the share link in the URL, by its token's hash
+        return lambda group, req: token_digest(str(req.resolver_match.kwargs["token"]) if req.resolver_match else "")
     if limit.key.startswith("post:"):
         field = limit.key[5:]
         return lambda group, req: str(req.POST.get(field, "")).strip().lower()  # "Rae" and "rae" are one account

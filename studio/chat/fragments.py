@@ -32,8 +32,8 @@ def default_parent(steps: list[BranchStep]) -> Response | None:
     return None
 
 
-def turn_html(*, step: BranchStep, can_write: bool, append: bool) -> str:
-    html = _render("turn", {"step": step, "turn": step.turn, "can_write": can_write, "oob": False})
+def turn_html(*, step: BranchStep, can_write: bool, append: bool, share: Any = None) -> str:
+    html = _render("turn", {"step": step, "turn": step.turn, "can_write": can_write, "oob": False, "share": share})
     if append:  # appended to the list; the page's script replaces it instead if it is already shown
         return f'<div hx-swap-oob="beforeend:#turns">{html}</div>'
     return html
@@ -43,8 +43,8 @@ def title_html(*, conversation: Conversation) -> str:
     return _render("title", {"conversation": conversation, "oob": True})
 
 
-def response_html(*, response: Response, can_write: bool) -> str:
-    return _render("response", {"response": response, "can_write": can_write, "oob": True})
+def response_html(*, response: Response, can_write: bool, share: Any = None) -> str:
+    return _render("response", {"response": response, "can_write": can_write, "oob": True, "share": share})
 
 
 def thoughts_html(*, response: Response) -> str:
@@ -54,9 +54,11 @@ def thoughts_html(*, response: Response) -> str:
 class BranchView:
     """What one open page shows: the branch ending at `leaf`, kept current as events arrive."""
 
-    def __init__(self, *, conversation: Conversation, leaf_id: int | None, can_write: bool) -> None:
+    def __init__(self, *, conversation: Conversation, leaf_id: int | None, can_write: bool, share: Any = None) -> None:
+        """`share`: a share link's view (read-only, the link's choices of what to show), or None."""
         self.conversation = conversation
         self.can_write = can_write
+        self.share = share
         self.steps = branch(conversation=conversation, leaf_id=leaf_id)
 
     @property
@@ -64,7 +66,13 @@ class BranchView:
         return {step.turn.pk for step in self.steps}
 
     def snapshot(self) -> str:
-        context = {"conversation": self.conversation, "steps": self.steps, "can_write": self.can_write, "oob": True}
+        context = {
+            "conversation": self.conversation,
+            "steps": self.steps,
+            "can_write": self.can_write,
+            "oob": True,
+            "share": self.share,
+        }
         return _render("turn-list", context)
 
     def event(self, event: dict[str, Any]) -> str:
@@ -80,8 +88,9 @@ class BranchView:
             if response is None or response.turn_id not in self.shown:
                 return ""
             if kind == "thoughts" and response.status == ResponseStatus.RUNNING:
-                return thoughts_html(response=response)
-            return response_html(response=response, can_write=self.can_write)
+                hidden = self.share is not None and not self.share.link.show_thoughts
+                return "" if hidden else thoughts_html(response=response)
+            return response_html(response=response, can_write=self.can_write, share=self.share)
         return ""
 
     def _turn(self, turn_id: int) -> str:
@@ -91,14 +100,16 @@ class BranchView:
             return ""
         parent = fresh[-2].turn.pk if len(fresh) > 1 else None
         if turn_id in self.shown or parent == leaf:
+            if self.share is not None and turn_id not in self.shown:
+                return ""  # a share link shows the branch as shared, not turns added after it
             self.steps = fresh
             self.conversation.refresh_from_db()
-            return turn_html(step=fresh[-1], can_write=self.can_write, append=True) + title_html(
+            return turn_html(step=fresh[-1], can_write=self.can_write, append=True, share=self.share) + title_html(
                 conversation=self.conversation
             )
         # A turn on another branch. If it forks beside a shown turn, that turn's switcher gains a branch.
         beside = next((step for step in self.steps if step.turn.parent_turn_id == parent), None)
-        if beside is None:
+        if beside is None or self.share is not None:
             return ""
         self.steps = branch(conversation=self.conversation, leaf_id=leaf)
         step = next(step for step in self.steps if step.turn.pk == beside.turn.pk)

@@ -389,7 +389,8 @@ def conversation_delete(request: HttpRequest, conversation_id: int) -> HttpRespo
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 
-def _file(key: str, content_type: str, *, filename: str | None = None) -> FileResponse:
+def stored_file(key: str, content_type: str, *, filename: str | None = None) -> FileResponse:
+    """A stored image file, cached for good (its key never changes), never sniffed."""
     try:
         handle = default_storage.open(key, "rb")
     except FileNotFoundError:
@@ -411,14 +412,14 @@ def _download_name(image: ImageVersion, extension: str) -> str:
 def image_original(request: HttpRequest, image_id: int) -> FileResponse:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
     filename = _download_name(image, image.extension) if request.GET.get("download") else None
-    return _file(image.storage_key, image.mime_type, filename=filename)
+    return stored_file(image.storage_key, image.mime_type, filename=filename)
 
 
 @login_required
 @require_GET
 def image_thumbnail(request: HttpRequest, image_id: int) -> FileResponse:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
-    return _file(image.thumbnail_key, "image/webp")
+    return stored_file(image.thumbnail_key, "image/webp")
 
 
 @login_required
@@ -429,7 +430,7 @@ def image_rendition(request: HttpRequest, image_id: int) -> FileResponse:
         raise Http404("This image has no converted copy; download the original.")
     extension = MIME_EXTENSION[image.rendition_mime_type]
     filename = _download_name(image, extension) if request.GET.get("download") else None
-    return _file(image.rendition_key, image.rendition_mime_type, filename=filename)
+    return stored_file(image.rendition_key, image.rendition_mime_type, filename=filename)
 
 
 @login_required
@@ -448,7 +449,7 @@ def next_call_context(request: HttpRequest, conversation_id: int) -> HttpRespons
 @require_GET
 def reference_thumbnail(request: HttpRequest, reference_id: int) -> FileResponse:
     reference = selectors.reference_for_member(user=_user(request), reference_id=reference_id)
-    return _file(reference.thumbnail_key, "image/webp")
+    return stored_file(reference.thumbnail_key, "image/webp")
 
 
 @login_required
@@ -505,12 +506,16 @@ SUGGESTIONS_CSP = {
 @csp_override(SUGGESTIONS_CSP)
 def search_suggestions(request: HttpRequest, response_id: int) -> HttpResponse:
     response = selectors.response_for_member(user=_user(request), response_id=response_id)
+    return HttpResponse(suggestions_document(response), content_type="text/html; charset=utf-8")
+
+
+def suggestions_document(response: Response) -> str:
+    """Google's Search Suggestions HTML exactly as sent, as its own document (404 when there is none)."""
     rendered = ((response.grounding or {}).get("search_entry_point") or {}).get("rendered_content")
     if not rendered:
         raise Http404("This response has no search suggestions.")
-    document = (
+    return (
         '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
         '<meta name="referrer" content="no-referrer"></head><body style="margin:0">'
         f"{rendered}</body></html>"
     )
-    return HttpResponse(document, content_type="text/html; charset=utf-8")

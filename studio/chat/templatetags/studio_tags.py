@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.template import Context
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -76,3 +78,22 @@ def web_url(value: str | None) -> str:
     """Only http(s) links from model output reach an href; anything else becomes inert."""
     text = (value or "").strip()
     return text if text.lower().startswith(("https://", "http://")) else "#"
+
+
+MEDIA_ROUTES = {
+    "image": "chat:image",
+    "thumb": "chat:image_thumb",
+    "rendition": "chat:image_rendition",
+    "ref": "chat:reference_thumb",
+    "grounding": "chat:search_suggestions",
+}
+
+
+@register.simple_tag(takes_context=True)
+def media_url(context: Context, kind: str, pk: int) -> str:
+    """An image's (or grounding panel's) URL: the team's own, or on a share page the link's, which
+    checks the link instead of a membership."""
+    share = context.get("share")
+    if share is not None:
+        return reverse("sharing:media", args=[share.token, kind, pk])
+    return reverse(MEDIA_ROUTES[kind], args=[pk])

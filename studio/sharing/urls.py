@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "sharing"
+
+urlpatterns = [
+    path("s/<str:token>/", views.shared_page, name="page"),
+    path("s/<str:token>/m/<str:kind>/<int:pk>", views.shared_media, name="media"),
+    path("c/<int:conversation_id>/share", views.conversation_share, name="conversation"),
+    path("links/<int:link_id>/revoke", views.revoke, name="revoke"),
+    path("teams/<int:team_id>/links/", views.team_links, name="team"),
+]

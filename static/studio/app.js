@@ -39,6 +39,7 @@
     const code = event.detail && event.detail.event ? event.detail.event.code : 0;
     if (code === 4401) status("Signed out: reload to log in", "closed");
     else if (code === 4403) status("No access", "closed");
+    else if (code === 4410) status("Link closed", "closed");
     else status("Reconnecting…", "connecting");
   });
 
@@ -89,7 +90,7 @@
   document.addEventListener("DOMContentLoaded", follow);
 
   // Pop-over menus (Earlier versions, Conversation) close with Escape or a click elsewhere.
-  const OPEN_MENUS = "details.picker[open], details.chat-menu[open]";
+  const OPEN_MENUS = "details.picker[open], details.chat-menu[open], details.team-switch[open]";
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     for (const menu of document.querySelectorAll(OPEN_MENUS)) {

@@ -12,9 +12,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from studio.accounts.models import Membership, SharePolicy, new_token
+from studio.accounts.models import Membership, SharePolicy, User, new_token
 from studio.accounts.services import audit
-from studio.chat.models import Conversation, Turn
+from studio.chat import fragments
+from studio.chat.models import FINISHED, Conversation, Project, Response, Turn
 from studio.chat.selectors import is_archived
 
 from .models import ShareLink
@@ -128,3 +129,96 @@ def team_set_share_policy(*, membership: Membership, policy: str, ip: str | None
         before=before,
         after=policy,
     )
+
+
+def _copy_images(source: Response, target: Response, *, with_drafts: bool) -> dict[int, int]:
+    """Copy a response's image rows (sharing the stored files) and return old id -> new id."""
+    mapping: dict[int, int] = {}
+    for image in source.images.all():
+        if image.is_thought and not with_drafts:
+            continue
+        old = image.pk
+        image.pk = None
+        image.response = target
+        image.files_api_uri, image.files_api_backend, image.files_api_expires_at = "", "", None
+        image.save()
+        mapping[old] = image.pk
+    return mapping
+
+
+def _copied_parts(
+    parts: list[dict[str, object]], images: dict[int, int], *, with_thoughts: bool
+) -> list[dict[str, object]]:
+    copied = []
+    for part in parts:
+        if part.get("thought") and not with_thoughts:
+            continue
+        if "image" in part:
+            new_id = images.get(int(str(part["image"])))
+            if new_id is None:
+                continue
+            part = {**part, "image": new_id}
+        copied.append(part)
+    return copied
+
+
+@transaction.atomic
+def share_link_copy(
+    *, link: ShareLink, project: Project, membership: Membership, user: User, ip: str | None = None
+) -> Conversation:
+    """Continue a shared branch as a copy in one of the visitor's projects: its turns, finished
+    responses with their parts and signatures as received (so editing goes on), and images sharing
+    the stored files. Only what the link shows is copied: no prompts, no copy."""
+    if link.state != "live":
+        raise ShareError("This link no longer works.")
+    if not link.show_prompts:
+        raise ShareError("This link does not share the prompts, so the conversation cannot be continued from it.")
+    if not membership.can_write or project.team_id != membership.team_id:
+        raise ShareError("Pick a project of a team where you can create.")
+    if project.archived_at is not None:
+        raise ShareError("That project is archived. Pick another.")
+    steps = fragments.branch(conversation=link.conversation, leaf_id=link.leaf_turn_id)
+    copy = Conversation.objects.create(project=project, created_by=user, title=f"{link.conversation.title}"[:200])
+    turns: dict[int, Turn] = {}
+    responses: dict[int, Response] = {}
+    for step in steps:
+        source_turn = step.turn
+        turn = Turn.objects.create(
+            conversation=copy,
+            parent_turn=turns.get(source_turn.parent_turn_id or 0),
+            parent_response=responses.get(source_turn.parent_response_id or 0),
+            author=user,
+            prompt=source_turn.prompt,
+            settings=source_turn.settings,
+            model_id=source_turn.model_id,
+            model_note=source_turn.model_note,
+        )
+        turns[source_turn.pk] = turn
+        for reference in source_turn.references.all():
+            reference.pk, reference.turn, reference.source_version = None, turn, None
+            reference.files_api_uri, reference.files_api_backend, reference.files_api_expires_at = "", "", None
+            reference.save()
+        for source in source_turn.responses.all():
+            if source.status not in FINISHED:
+                continue
+            response = Response.objects.create(
+                turn=turn,
+                index=source.index,
+                seed=source.seed,
+                status=source.status,
+                error_code=source.error_code,
+                error_message=source.error_message,
+                finish_reason=source.finish_reason,
+                thoughts_text=source.thoughts_text if link.show_thoughts else "",
+                text=source.text,
+                usage=source.usage,
+                grounding=source.grounding,
+                model_version=source.model_version,
+                finished_at=source.finished_at,
+            )  # cost stays with the team that paid for the original
+            images = _copy_images(source, response, with_drafts=link.show_thoughts)
+            response.parts = _copied_parts(source.parts, images, with_thoughts=link.show_thoughts)
+            response.save(update_fields=["parts"])
+            responses[source.pk] = response
+    audit(team=membership.team, actor=user, action="share_link.copied", target=link.conversation.title, ip=ip)
+    return copy

@@ -16,12 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studio.accounts import throttle
 from studio.accounts.models import SharePolicy, User
-from studio.accounts.selectors import team_for_member
+from studio.accounts.selectors import team_for_member, writable_teams
 from studio.accounts.views import client_ip
 from studio.chat import fragments
 from studio.chat import selectors as chat_selectors
-from studio.chat.ids import parse_id
-from studio.chat.models import ImageVersion, Reference, Response
+from studio.chat.ids import parse_id, require_id
+from studio.chat.models import ImageVersion, Project, Reference, Response
 from studio.chat.views import SUGGESTIONS_CSP, stored_file, suggestions_document
 
 from . import selectors, services
@@ -77,9 +77,17 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponse:
         "steps": steps,
         "can_write": False,
         "oob": False,
-        "can_copy": request.user.is_authenticated,
+        "copy_targets": _copy_targets(request, link),
     }
     return render(request, "sharing/shared.html", context)
+
+
+def _copy_targets(request: HttpRequest, link: ShareLink) -> list[Project]:
+    """Projects a signed-in visitor may continue the conversation in (none if prompts are not shared)."""
+    if not request.user.is_authenticated or not link.show_prompts:
+        return []
+    writable = writable_teams(user=_user(request))
+    return list(Project.objects.filter(team__in=writable, archived_at__isnull=True).select_related("team")[:100])
 
 
 def _password_gate(request: HttpRequest, link: ShareLink) -> HttpResponse:
@@ -220,3 +228,29 @@ def team_links(request: HttpRequest, team_id: int) -> HttpResponse:
         "policies": SharePolicy.choices,
     }
     return render(request, "sharing/team_links.html", context)
+
+
+@login_required
+@require_POST
+def copy_shared(request: HttpRequest, token: str) -> HttpResponse:
+    """Continue as a copy, in a project of the signed-in visitor's own team."""
+    link = _live_link(request, token)
+    if isinstance(link, HttpResponse):
+        return link
+    if not _unlocked(request, link):
+        raise Http404("Open the link with its password first")
+    user = _user(request)
+    project_id = require_id(request.POST.get("project"), "project")
+    project = Project.objects.filter(pk=project_id, team__memberships__user=user).select_related("team").first()
+    if project is None:
+        raise Http404("No such project")
+    membership = team_for_member(user=user, team_id=project.team_id)
+    try:
+        copy = services.share_link_copy(
+            link=link, project=project, membership=membership, user=user, ip=client_ip(request)
+        )
+    except services.ShareError as error:
+        messages.error(request, str(error))
+        return redirect("sharing:page", token=token)
+    messages.success(request, f"Copied into {project.name}. Edit on from here.")
+    return redirect("chat:conversation", conversation_id=copy.pk)

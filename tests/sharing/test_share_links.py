@@ -177,3 +177,33 @@ def test_the_share_socket_is_live_and_closes_when_revoked(gemini: LiveEmulator) 
         assert await socket.receive_output(timeout=10) == {"type": "websocket.close", "code": 4410}
 
     asyncio.run(scenario())
+
+
+def test_continue_as_a_copy_keeps_signatures_so_editing_works(gemini: LiveEmulator) -> None:
+    owner, conversation = generated(gemini)
+    first = conversation.turns.get()
+    submit(conversation, owner, "make it night", parent=first.responses.get())
+    run_all()
+    path = share(client_for(owner), conversation)
+    visitor = make_user("vince")
+    own_project = make_conversation(visitor).project
+    client = client_for(visitor)
+    page = client.get(path).content.decode()
+    assert "Continue as a copy in" in page and Client().get(path).content.decode().count("Copy and continue") == 0
+    answer = client.post(f"{path}copy", {"project": own_project.pk}, follow=True)
+    copy = Conversation.objects.filter(project=own_project).exclude(turns=None).get()
+    assert b"Copied into" in answer.content
+    copied_turns = list(copy.turns.order_by("created_at"))
+    assert [t.prompt for t in copied_turns] == ["a lighthouse", "make it night"]
+    assert copied_turns[1].parent_response is not None and copied_turns[1].parent_response.turn == copied_turns[0]
+    last = copied_turns[1].responses.get()
+    image_ids = [p["image"] for p in last.parts if "image" in p]
+    assert image_ids and all(ImageVersion.objects.filter(pk=i, response=last).exists() for i in image_ids)
+    assert last.thoughts_text == "" and not last.images.filter(is_thought=True).exists()  # thoughts not shared
+    # Editing the copy replays the copied, signed history: the strict emulator accepts it.
+    edit = submit(copy, visitor, "add a moon", parent=last)
+    run_all()
+    assert edit.responses.get().status == "succeeded", edit.responses.get().error_message
+    # A stranger's project is not a target.
+    stranger_project = make_conversation(make_user("sten")).project
+    assert client.post(f"{path}copy", {"project": stranger_project.pk}).status_code == 404

@@ -12,6 +12,7 @@ urlpatterns = [
     path("teams/<int:team_id>/", views.team, name="team"),
     path("teams/<int:team_id>/invite", views.team_invite, name="team_invite"),
     path("teams/<int:team_id>/leave", views.team_leave, name="team_leave"),
+    path("teams/<int:team_id>/delete", views.team_delete, name="team_delete"),
     path(
         "teams/<int:team_id>/invitations/<int:invitation_id>/revoke",
         views.team_revoke_invitation,

@@ -269,6 +269,22 @@ def team_member(request: HttpRequest, team_id: int, membership_id: int, action: 
 
 @login_required
 @require_POST
+def team_delete(request: HttpRequest, team_id: int) -> HttpResponse:
+    from studio.chat.services import ChatError, team_delete  # chat's data goes with the team
+
+    _, membership = _team_action(request, team_id)
+    name = membership.team.name
+    try:
+        team_delete(membership=membership, typed=request.POST.get("confirm", ""), ip=client_ip(request))
+    except ChatError as error:
+        messages.error(request, str(error))
+        return redirect("team", team_id=team_id)
+    messages.success(request, f"Deleted the team {name} and everything in it.")
+    return redirect("teams")
+
+
+@login_required
+@require_POST
 def team_leave(request: HttpRequest, team_id: int) -> HttpResponse:
     _, membership = _team_action(request, team_id)
     try:

@@ -170,6 +170,22 @@ def conversation_delete(
 
 
 @transaction.atomic
+def team_delete(*, membership: Membership, typed: str, ip: str | None = None) -> None:
+    """An owner deletes a shared team with everything in it: projects, conversations, images and their
+    files, memberships, invitations and links. Personal teams stay with their person."""
+    team = Team.objects.select_for_update().get(pk=membership.team_id)
+    if not membership.is_owner:
+        raise ChatError("Only the team's owners can delete it.")
+    if team.is_personal:
+        raise ChatError("A personal team stays with its person; delete its projects instead.")
+    _typed(team.name, typed, "team's name")
+    _delete_conversations(list(Conversation.objects.filter(project__team=team).values_list("pk", flat=True)))
+    Project.objects.filter(team=team).delete()
+    audit(team=team, actor=membership.user, action="team.deleted", target=team.name, ip=ip)
+    team.delete()
+
+
+@transaction.atomic
 def project_delete(*, project: Project, membership: Membership, typed: str, ip: str | None = None) -> None:
     _require_manager(membership)
     _typed(project.name, typed, "project's name")

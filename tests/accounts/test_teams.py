@@ -199,3 +199,22 @@ def test_viewers_see_project_settings_as_text_not_disabled_inputs() -> None:
     assert "Muted tones" in settings_part and "Gemini 3 Pro Image (studio default)" in settings_part
     assert "<select" not in settings_part and "<textarea" not in settings_part
     assert "Save settings" not in settings_part
+
+
+def test_only_owners_delete_a_team_with_everything_in_it() -> None:
+    from studio.chat import services as chat
+    from studio.chat.models import Project
+
+    team, owner = team_with_owner("Doomed")
+    admin = services.team_add_member(team=team, user=make_user("ada"), role=Role.ADMIN)
+    chat.project_create(team=team, membership=owner, user=owner.user, name="Posters")
+    refused = logged_in(admin.user).post(f"/teams/{team.pk}/delete", {"confirm": "Doomed"}, follow=True)
+    assert b"Only the team&#x27;s owners can delete it." in refused.content
+    typo = logged_in(owner.user).post(f"/teams/{team.pk}/delete", {"confirm": "doomed"}, follow=True)
+    assert b"type the team&#x27;s name exactly" in typo.content and Team.objects.filter(pk=team.pk).exists()
+    logged_in(owner.user).post(f"/teams/{team.pk}/delete", {"confirm": "Doomed"})
+    assert not Team.objects.filter(pk=team.pk).exists() and not Project.objects.filter(name="Posters").exists()
+    assert AuditEvent.objects.filter(action="team.deleted", team_name="Doomed").exists()
+    personal = Membership.objects.get(user=owner.user, team__is_personal=True)
+    with pytest.raises(chat.ChatError, match="personal team"):
+        chat.team_delete(membership=personal, typed=personal.team.name)

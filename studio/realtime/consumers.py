@@ -21,9 +21,24 @@ UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 
 
-class ConversationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
-    group: str = ""
+class BranchEvents(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+    """Forwards the group's studio events as fragments of the branch its `view` shows; takes no input."""
+
     view: BranchView | None = None
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Browsers only listen; writes go through HTTP with CSRF protection."""
+
+    async def studio_event(self, event: dict[str, Any]) -> None:
+        if self.view is None:
+            return
+        html = await database_sync_to_async(self.view.event)(event)
+        if html:
+            await self.send(text_data=html)
+
+
+class ConversationConsumer(BranchEvents):
+    group: str = ""
 
     async def connect(self) -> None:
         await self.accept()
@@ -54,13 +69,3 @@ class ConversationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Browsers only listen; writes go through HTTP with CSRF protection."""
-
-    async def studio_event(self, event: dict[str, Any]) -> None:
-        if self.view is None:
-            return
-        html = await database_sync_to_async(self.view.event)(event)
-        if html:
-            await self.send(text_data=html)

@@ -9,11 +9,11 @@ import contextlib
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from studio.chat.fragments import BranchView
+from studio.realtime.consumers import BranchEvents
 from studio.realtime.events import conversation_group
 
 from . import selectors
@@ -27,9 +27,8 @@ def _closed_notice(state: str) -> str:
     return render_to_string("sharing/shared.html#share-state", {"state": state, "oob": True})
 
 
-class ShareConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+class ShareConsumer(BranchEvents):
     groups_joined: tuple[str, ...] = ()
-    view: BranchView | None = None
     link: ShareLink | None = None
     expiry: asyncio.TimerHandle | None = None
 
@@ -72,15 +71,5 @@ class ShareConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Read-only: nothing a visitor sends is taken."""
-
     async def share_revoked(self, event: dict[str, Any]) -> None:
         await self._end("revoked")
-
-    async def studio_event(self, event: dict[str, Any]) -> None:
-        if self.view is None:
-            return
-        html = await database_sync_to_async(self.view.event)(event)
-        if html:
-            await self.send(text_data=html)

@@ -120,10 +120,24 @@ else:
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # The cache holds throttle counts, shared by every process: Redis when scaled, else a database table.
+# STUDIO_CACHE_PREFIX keeps studios that share one Redis apart.
+_cache_prefix = os.environ.get("STUDIO_CACHE_PREFIX", "studio")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": _cache_prefix,
+        }
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "studio_cache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "studio_cache",
+            "KEY_PREFIX": _cache_prefix,
+        }
+    }
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +69,14 @@ def _media_in_tmp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
                 "OPTIONS": {"location": settings.MEDIA_ROOT},
             },
         }
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings: Any) -> None:
+    """Each test counts throttles afresh: the cache (Redis in CI's second run) outlives tests and runs."""
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for alias, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -201,7 +201,9 @@ def test_rename_and_archive_from_the_conversation_page() -> None:
     archived = client.post(f"/c/{conversation.pk}/archive")
     assert archived["Location"] == f"/p/{conversation.project_id}/"
     listing = client.get(f"/p/{conversation.project_id}/").content
-    assert f'href="/c/{conversation.pk}/"'.encode() not in listing, "archived conversations leave the list"
+    active = listing.split(b'class="archived-list"')[0]
+    assert f'href="/c/{conversation.pk}/"'.encode() not in active, "archived conversations leave the list"
+    assert b"Archived conversations (1)" in listing, "and appear in the Archived list"
     assert "Archived “Spring launch”.".encode() in listing
 
 

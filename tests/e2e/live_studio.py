@@ -71,6 +71,7 @@ def live_studio(*, gemini_url: str, var_dir: Path) -> Iterator[LiveStudio]:
         "GEMINI_API_KEY": "",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
+        "STUDIO_CACHE_PREFIX": f"e2e-{uuid.uuid4().hex}",  # its own throttle counts, whatever ran before
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     scaled = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))

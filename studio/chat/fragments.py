@@ -8,7 +8,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from .branches import BranchStep, ConversationTree
-from .models import Conversation, Response, ResponseStatus
+from .models import Conversation, Response, ResponseStatus, Turn
 from .selectors import conversation_turns, response_with_images
 
 PAGE = "chat/conversation.html"
@@ -21,6 +21,13 @@ def _render(partial: str, context: dict[str, Any]) -> str:
 def branch(*, conversation: Conversation, leaf_id: int | None) -> list[BranchStep]:
     """The turns from the root to `leaf_id` (default: the newest), each with its sibling switcher."""
     return ConversationTree(conversation_turns(conversation=conversation)).path(leaf_id)
+
+
+def branch_turn_ids(*, conversation: Conversation, leaf_id: int | None) -> set[int]:
+    """The turns of the branch ending at `leaf_id`, from the tree's links alone (no responses or images
+    loaded): for checks on every request, such as a share link's media."""
+    turns = list(Turn.objects.filter(conversation=conversation).only("pk", "parent_turn_id", "created_at"))
+    return {step.turn.pk for step in ConversationTree(turns).path(leaf_id)}
 
 
 def default_parent(steps: list[BranchStep]) -> Response | None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studio.accounts import throttle
 from studio.accounts.models import SharePolicy, User
 from studio.accounts.selectors import team_for_member, writable_teams
-from studio.accounts.views import client_ip
+from studio.accounts.views import client_ip, safe_next
 from studio.chat import fragments
 from studio.chat import selectors as chat_selectors
 from studio.chat.ids import parse_id, require_id
@@ -105,8 +105,7 @@ def _password_gate(request: HttpRequest, link: ShareLink) -> HttpResponse:
 
 
 def _in_shared_branch(link: ShareLink, turn_id: int) -> bool:
-    steps = fragments.branch(conversation=link.conversation, leaf_id=link.leaf_turn_id)
-    return any(step.turn.pk == turn_id for step in steps)
+    return turn_id in fragments.branch_turn_ids(conversation=link.conversation, leaf_id=link.leaf_turn_id)
 
 
 @require_GET
@@ -204,8 +203,7 @@ def revoke(request: HttpRequest, link_id: int) -> HttpResponse:
         messages.success(request, "Link revoked: it stops working now, open pages included.")
     except services.ShareError as error:
         messages.error(request, str(error))
-    back = request.POST.get("back", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+    return redirect(safe_next(request, request.POST.get("back")))
 
 
 @login_required

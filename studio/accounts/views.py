@@ -27,7 +27,8 @@ CONFIRM_MAX_AGE_S = 3 * 24 * 3600
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """For the audit log: the same address the throttles count (X-Forwarded-For behind a TLS proxy)."""
+    return throttle.client_address(request) or None
 
 
 def _user(request: HttpRequest) -> User:
@@ -36,7 +37,8 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _safe_next(request: HttpRequest, value: str | None) -> str:
+def safe_next(request: HttpRequest, value: str | None) -> str:
+    """`value` when it is a URL on this site, else the home page (never an open redirect)."""
     if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}):
         return value
     return reverse("chat:home")
@@ -148,7 +150,7 @@ def sign_up_confirm(request: HttpRequest, token: str) -> HttpResponse:
         user.save(update_fields=["is_active"])
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, "Your address is confirmed. Welcome to Studio.")
-    return redirect(_safe_next(request, data.get("next")))
+    return redirect(safe_next(request, data.get("next")))
 
 
 # -- invitations -----------------------------------------------------------------------------

@@ -8,8 +8,12 @@ from .gemini import GeminiClient, GeminiSettings
 from .pipeline import Pipeline, PipelineSettings
 from .runner import Runner, RunnerSettings, new_worker_id
 
+# Calls someone waits on (a submit's token count, start-up's and the doctor's checks) give up sooner
+# than a generation may take, so a dead network is reported rather than hung on.
+QUICK_CALL_TIMEOUT_S = 15.0
 
-def gemini_settings(*, concurrency: int | None = None) -> GeminiSettings:
+
+def gemini_settings(*, concurrency: int | None = None, quick: bool = False) -> GeminiSettings:
     return GeminiSettings(
         api_key=settings.GEMINI_API_KEY,
         base_url=settings.GEMINI_BASE_URL,
@@ -17,7 +21,7 @@ def gemini_settings(*, concurrency: int | None = None) -> GeminiSettings:
         vertex_location=settings.GEMINI_VERTEX_LOCATION,
         vertex_express=settings.GEMINI_VERTEX_EXPRESS,
         vertex_access_token=settings.GEMINI_VERTEX_ACCESS_TOKEN,
-        timeout_s=settings.GEMINI_TIMEOUT_S,
+        timeout_s=min(settings.GEMINI_TIMEOUT_S, QUICK_CALL_TIMEOUT_S) if quick else settings.GEMINI_TIMEOUT_S,
         # Every running job holds one streaming call; Files API uploads may need a few more.
         max_connections=(concurrency or settings.STUDIO_RUNNER_CONCURRENCY) + 8,
     )

@@ -68,7 +68,9 @@ def check_input_tokens(model: GeminiModel, turn: TurnInput) -> int:
     if tokens <= model.input_token_limit:
         return tokens
     try:
-        text_tokens = GeminiClient(gemini_settings(concurrency=1)).count_text_tokens(model.model_id, turn.texts)
+        text_tokens = GeminiClient(gemini_settings(concurrency=1, quick=True)).count_text_tokens(
+            model.model_id, turn.texts
+        )
     except GeminiError as error:
         logger.warning("token count for a long turn failed: %s", error.message)
         raise InputTooLong(

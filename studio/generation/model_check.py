@@ -18,7 +18,7 @@ class CheckUnavailable(RuntimeError):
 
 def check_served_models() -> ServedReport:
     """List the account's models through the SDK and record, per catalogue entry, whether it is served."""
-    client = GeminiClient(gemini_settings(concurrency=1))
+    client = GeminiClient(gemini_settings(concurrency=1, quick=True))
     if client.is_vertex:
         raise CheckUnavailable("Vertex AI does not list publisher models for an account; check the Vertex console.")
     try:

@@ -57,7 +57,8 @@ def check_gemini() -> list[Finding]:
     """Credentials (one cheap authenticated call), then whether the default model is served."""
     configured = settings.GEMINI_API_KEY or settings.GEMINI_BASE_URL or settings.GEMINI_VERTEX_PROJECT
     if not configured:
-        if not embedded_emulator_url():
+        embedded = embedded_emulator_url()
+        if not embedded:
             return [
                 Finding(
                     "gemini",
@@ -66,8 +67,8 @@ def check_gemini() -> list[Finding]:
                     "or start `make run`, which starts the built-in emulator",
                 )
             ]
-        settings.GEMINI_BASE_URL = embedded_emulator_url()  # this process only: the doctor's own client
-    client = GeminiClient(gemini_settings(concurrency=1))
+        settings.GEMINI_BASE_URL = embedded  # this process only: the doctor's own client
+    client = GeminiClient(gemini_settings(concurrency=1, quick=True))
     try:
         model = live(default_model()).model
     except CatalogueError as error:

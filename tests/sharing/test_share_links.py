@@ -207,3 +207,13 @@ def test_continue_as_a_copy_keeps_signatures_so_editing_works(gemini: LiveEmulat
     # A stranger's project is not a target.
     stranger_project = make_conversation(make_user("sten")).project
     assert client.post(f"{path}copy", {"project": stranger_project.pk}).status_code == 404
+
+
+def test_revoke_returns_only_to_pages_of_this_site(gemini: LiveEmulator) -> None:
+    owner, conversation = generated(gemini)
+    share(client_for(owner), conversation)
+    link = ShareLink.objects.get()
+    back = f"/c/{conversation.pk}/share"
+    assert client_for(owner).post(f"/links/{link.pk}/revoke", {"back": back})["Location"] == back
+    for hostile in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        assert client_for(owner).post(f"/links/{link.pk}/revoke", {"back": hostile})["Location"] == "/"

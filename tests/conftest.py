@@ -87,11 +87,12 @@ def _catalogue_seeded(request: pytest.FixtureRequest) -> None:
     if not uses_db:
         return
     request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+    from studio.billing.models import PriceVersion
     from studio.catalogue.models import GeminiModel
     from studio.catalogue.seed import seed_catalogue
 
     if not GeminiModel.objects.exists():
-        seed_catalogue(GeminiModel)
+        seed_catalogue(GeminiModel, PriceVersion)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -163,6 +164,25 @@ class SitePolicy(models.Model):
 
     open_sign_up = models.BooleanField(
         default=True, help_text="Anyone may create an account. Off: only people with an invitation."
+    )
+    # The quota every new team starts with, so open sign-up cannot spend the operator's budget.
+    # Empty: no limit. Admins change a team's own quota in the Django admin.
+    new_team_spend_limit_usd = models.DecimalField(
+        "new teams' spend limit per month (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("10.00"),
+    )
+    new_team_image_limit = models.PositiveIntegerField("new teams' images per month", null=True, blank=True, default=60)
+    new_team_confirm_above_usd = models.DecimalField(
+        "new teams confirm sends above (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("0.50"),
     )
 
     class Meta:

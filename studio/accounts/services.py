@@ -38,7 +38,14 @@ def user_sign_up(*, username: str, email: str, password: str, is_active: bool = 
     user = User.objects.create_user(username=username, email=email, password=password, is_active=is_active)
     team = Team.objects.create(name=f"{username}'s team", is_personal=True)
     Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    _default_quota(team)
     return user
+
+
+def _default_quota(team: Team) -> None:
+    from studio.billing.services import quota_for_new_team  # billing builds on accounts, not the reverse
+
+    quota_for_new_team(team)
 
 
 def user_update_profile(*, user: User, display_name: str) -> User:
@@ -60,6 +67,7 @@ def team_create(*, user: User, name: str, ip: str | None = None) -> Team:
         raise TeamError("Give the team a name.")
     team = Team.objects.create(name=name[:120])
     Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    _default_quota(team)
     audit(team=team, actor=user, action="team.created", target=team.name, ip=ip)
     return team
 

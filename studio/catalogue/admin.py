@@ -38,15 +38,6 @@ class GeminiModelAdmin(admin.ModelAdmin[GeminiModel]):
                 ]
             },
         ),
-        (
-            "Prices (USD)",
-            {
-                "fields": [
-                    ("price_input_per_million", "price_text_output_per_million", "price_image_output_per_million"),
-                    ("price_per_search_query", "batch_discount"),
-                ]
-            },
-        ),
         ("Last check against Gemini", {"fields": ["served", "checked_at"]}),
     ]
 

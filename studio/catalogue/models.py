@@ -1,4 +1,5 @@
-"""The catalogue of Gemini image models: ids, lifecycle, capabilities, limits and prices, as data.
+"""The catalogue of Gemini image models: ids, lifecycle, capabilities, limits, as data
+(prices are versioned in `studio.billing`).
 
 Google retires model ids (gemini-3-pro-image-preview was shut down on 2026-06-25) and Flash-tier
 models come with other sizes and ratios, so nothing else in the studio hard-codes a model id or a
@@ -8,12 +9,9 @@ model's limits: it asks this table. Admins edit it in the Django admin.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
-
-from studio.billing.pricing import PriceList
 
 
 class Lifecycle(models.TextChoices):
@@ -56,14 +54,6 @@ class GeminiModel(models.Model):
         default=1120, help_text="Input tokens one image can cost at most (the studio's limit check counts this)."
     )
 
-    price_input_per_million = models.DecimalField("input $/1M tokens", max_digits=10, decimal_places=4)
-    price_text_output_per_million = models.DecimalField("text and thinking $/1M", max_digits=10, decimal_places=4)
-    price_image_output_per_million = models.DecimalField("image output $/1M", max_digits=10, decimal_places=4)
-    price_per_search_query = models.DecimalField("$ per search query", max_digits=10, decimal_places=6)
-    batch_discount = models.DecimalField(
-        max_digits=4, decimal_places=3, default=Decimal("0.5"), help_text="Share of the price taken off in batch mode."
-    )
-
     served = models.BooleanField(null=True, blank=True, help_text="Whether Google listed it at the last check.")
     checked_at = models.DateTimeField(null=True, blank=True)
 
@@ -81,12 +71,3 @@ class GeminiModel(models.Model):
 
     def is_shut_down(self, today: dt.date | None = None) -> bool:
         return self.shutdown_on is not None and self.shutdown_on <= (today or timezone.localdate())
-
-    @property
-    def prices(self) -> PriceList:
-        return PriceList(
-            input_per_million=self.price_input_per_million,
-            text_output_per_million=self.price_text_output_per_million,
-            image_output_per_million=self.price_image_output_per_million,
-            per_search_query=self.price_per_search_query,
-        )

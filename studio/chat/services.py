@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from studio.accounts.models import Membership, Team, User
 from studio.accounts.services import audit
+from studio.billing import services as ledger
+from studio.billing.pricing import Estimate
+from studio.billing.selectors import PricesMissing, price_list, price_version, send_estimate
 from studio.catalogue.capabilities import check_options, fit_options, reference_limits
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, ModelChoice, model_for
@@ -146,6 +149,11 @@ def _delete_conversations(conversations: list[int]) -> None:
     """Delete the conversations' rows now and, once that commits, the files no other row uses (a
     reference elsewhere that was made from one of these images keeps its file)."""
     keys = _stored_files(conversations)
+    unfinished = Response.objects.filter(
+        turn__conversation_id__in=conversations, status__in=(ResponseStatus.QUEUED, ResponseStatus.RUNNING)
+    )
+    for response_id, billable in unfinished.values_list("pk", "billable"):
+        ledger.close(response_id=response_id, billed=billable, reason="deleted")
     turns = Turn.objects.filter(conversation_id__in=conversations)
     turns.update(parent_response=None, parent_turn=None)  # the tree's own links protect it from itself
     Conversation.objects.filter(pk__in=conversations).delete()
@@ -285,9 +293,10 @@ def turn_submit(
         reference_labels=labels,
     )
     try:
-        check_input_tokens(choice.model, planned)
+        input_tokens = check_input_tokens(choice.model, planned)
     except InputTooLong as error:
         raise ChatError(str(error)) from None
+    cost = _estimate(choice.model, options, input_tokens, options.count)
     written: list[str] = []
     try:
         return _turn_create(
@@ -300,7 +309,11 @@ def turn_submit(
             checked=checked,
             written=written,
             model=choice,
+            cost=cost,
         )
+    except ledger.QuotaExceeded as error:
+        files_delete(written)
+        raise ChatError(str(error)) from None
     except BaseException:
         files_delete(written)  # the rows were rolled back; the new files go too
         raise
@@ -318,6 +331,7 @@ def _turn_create(
     checked: list[CheckedReference],
     written: list[str],
     model: ModelChoice,
+    cost: Estimate,
 ) -> Turn:
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     # The turn's place in the tree: after `after_turn` when given; else after the image's own turn
@@ -338,7 +352,8 @@ def _turn_create(
         model_id=model.model.model_id,
         model_note=model.note,
     )
-    Response.objects.bulk_create([Response(turn=turn, index=i) for i in range(options.count)])
+    responses = Response.objects.bulk_create([Response(turn=turn, index=i) for i in range(options.count)])
+    _reserve(turn, user, [r.pk for r in responses], cost)
     store_references(turn=turn, checked=checked, written=written)
     if locked.title == "New conversation":
         locked.title = prompt[:80] + ("…" if len(prompt) > 80 else "")
@@ -347,6 +362,63 @@ def _turn_create(
     publish_on_commit(conversation.pk, "turn", turn_id=turn.pk)
     wake_runners_on_commit()
     return turn
+
+
+def _estimate(model: GeminiModel, options: GenerationOptions, input_tokens: int, images: int) -> Estimate:
+    try:
+        prices = price_list(price_version(model))
+    except PricesMissing as error:
+        raise ChatError(str(error)) from None
+    return send_estimate(
+        model,
+        prices=prices,
+        images=images,
+        size=options.image_size,
+        grounding=options.grounding,
+        input_tokens=input_tokens,
+    )
+
+
+def _reserve(turn: Turn, user: User, response_ids: list[int], cost: Estimate) -> None:
+    """Hold the responses' cost against the team's (and the member's) quota, in the transaction
+    creating them."""
+    project = turn.conversation.project
+    ledger.reserve(
+        team=project.team,
+        user=user,
+        project=project,
+        model_id=turn.model_id,
+        image_size=turn.options.image_size,
+        estimate=cost,
+        response_ids=response_ids,
+    )
+
+
+def turn_estimate(turn: Turn, images: int = 1) -> Estimate:
+    """Another response of an existing turn: its input as sent (bounded), at the prices in force."""
+    from studio.generation.history import run_model
+
+    project = turn.conversation.project
+    try:
+        model = run_model(turn.model_id)
+    except CatalogueError as error:
+        raise ChatError(str(error)) from None
+    labels = [f"Reference image {n} ({r.role}):" for n, r in enumerate(turn.references.all(), 1)]
+    planned = turn_input(
+        parent=turn.parent_response,
+        prompt=turn.prompt,
+        system_instruction=project.system_instruction,
+        reference_labels=labels,
+    )
+    return _estimate(model, turn.options, planned.bound(model), images)
+
+
+def _reserve_again(response: Response, user: User) -> None:
+    turn = response.turn
+    try:
+        _reserve(turn, user, [response.pk], turn_estimate(turn))
+    except ledger.QuotaExceeded as error:
+        raise ChatError(str(error)) from None
 
 
 MAX_RESPONSES_PER_TURN = 8
@@ -362,6 +434,7 @@ def response_regenerate(*, response: Response, membership: Membership) -> Respon
     if len(taken) >= MAX_RESPONSES_PER_TURN:
         raise ChatError(f"This turn already has {len(taken)} images, the most it keeps. Start a new turn instead.")
     sibling = Response.objects.create(turn=turn, index=max(taken) + 1)
+    _reserve_again(sibling, membership.user)
     publish_on_commit(turn.conversation_id, "turn", turn_id=turn.pk)
     wake_runners_on_commit()
     return sibling
@@ -397,6 +470,7 @@ def response_retry(*, response: Response, membership: Membership) -> Response:
     for field, empty in blank.items():
         setattr(locked, field, empty)
     locked.save()
+    _reserve_again(locked, membership.user)
     publish_on_commit(locked.turn.conversation_id, "response", response_id=locked.pk)
     wake_runners_on_commit()
     return locked
@@ -410,6 +484,8 @@ def response_cancel(*, response: Response, membership: Membership) -> Response:
     if locked.status not in (ResponseStatus.QUEUED, ResponseStatus.RUNNING):
         raise ChatError("Only a queued or running image can be cancelled.")
     images_discard(locked.images.all())
+    # Once Gemini has started answering it bills the call whatever we do; before that, nothing.
+    ledger.close(response_id=locked.pk, billed=locked.billable, reason="cancelled")
     locked.status = ResponseStatus.CANCELLED
     locked.error_code = "cancelled"
     locked.error_message = "Cancelled. Retry to generate it again."

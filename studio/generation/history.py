@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from studio.billing.pricing import PriceList
+from studio.billing.selectors import prices_for_response
 from studio.catalogue.capabilities import closest_aspect_ratio
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, live, model_by_id
@@ -313,7 +314,7 @@ def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
         folder=response_folder(turn.conversation_id, response.pk),
         inline_turns=inline_turns,
         estimated_bytes=size,
-        prices=model.prices,
+        prices=prices_for_response(response.pk, model),
     )
 
 

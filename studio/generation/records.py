@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from studio.billing import services as ledger
 from studio.chat.imagefiles import images_discard
 from studio.chat.imagestore import StoredImage
 from studio.chat.models import ImageVersion, Reference, Response, ResponseStatus
@@ -143,7 +144,32 @@ def response_finish(
             raise LeaseLost(response_id)
         if discard_output:
             images_discard(ImageVersion.objects.filter(response_id=response_id))
+        _close_reservation(response_id, status, fields)
         publish_on_commit(conversation_id, "response", response_id=response_id)
+
+
+def _close_reservation(response_id: int, status: str, fields: dict[str, Any]) -> None:
+    """Settle what Gemini billed, or release: a finished response (done, blocked, or no image) costs
+    what its usage says; a failure after Gemini started answering costs the reserved bound (its
+    final usage never came); a failure before costs nothing."""
+    reason = fields.get("error_code") or status
+    if "cost_usd" in fields:
+        finals = 0
+        if status == ResponseStatus.SUCCEEDED:
+            finals = ImageVersion.objects.filter(response_id=response_id, is_thought=False).count()
+        queries = len((fields.get("grounding") or {}).get("web_search_queries") or [])
+        ledger.close(
+            response_id=response_id,
+            billed=True,
+            reason=reason,
+            cost=fields["cost_usd"],
+            images=finals,
+            usage=fields.get("usage") or {},
+            queries=queries,
+        )
+        return
+    billable = Response.objects.values_list("billable", flat=True).get(pk=response_id)
+    ledger.close(response_id=response_id, billed=billable, reason=reason)
 
 
 def response_release(*, worker_id: str, response_ids: list[int]) -> None:
@@ -167,6 +193,7 @@ def _settle_abandoned(rows: Any) -> int:
     for response in rows:
         if response.billable:
             images_discard(ImageVersion.objects.filter(response=response))
+            ledger.close(response_id=response.pk, billed=True, reason="interrupted")
             Response.objects.filter(pk=response.pk).update(
                 status=ResponseStatus.FAILED,
                 error_code="interrupted",

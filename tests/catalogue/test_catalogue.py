@@ -4,7 +4,7 @@ prices, through the real services, the real SDK and the emulator."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.test import Client
@@ -109,7 +109,7 @@ def test_flash_settings_reach_the_request_and_come_back_at_the_right_size(gemini
     usage = response.usage
     text_out = usage["candidates_token_count"] - 747 + usage["thoughts_token_count"]
     expected = (usage["prompt_token_count"] * Decimal("0.5") + text_out * 3 + 747 * 60) / Decimal(1_000_000)
-    assert response.cost_usd == expected.quantize(Decimal("0.000001"))
+    assert response.cost_usd == expected.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
 
 
 def test_pro_refuses_flash_settings_in_the_service_and_the_composer() -> None:

@@ -8,7 +8,7 @@ from studio.catalogue.seed import seed_catalogue
 
 
 def seed(apps: Any, schema_editor: Any) -> None:
-    seed_catalogue(apps.get_model("catalogue", "GeminiModel"))
+    seed_catalogue(apps.get_model("catalogue", "GeminiModel"), price_columns=True)
 
 
 class Migration(migrations.Migration):

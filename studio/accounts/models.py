@@ -175,14 +175,14 @@ class SitePolicy(models.Model):
         blank=True,
         default=Decimal("10.00"),
     )
-    new_team_image_limit = models.PositiveIntegerField("new teams' images per month", null=True, blank=True, default=60)
+    new_team_image_limit = models.PositiveIntegerField("new teams' images per month", null=True, blank=True)
     new_team_confirm_above_usd = models.DecimalField(
         "new teams confirm sends above (USD)",
         max_digits=10,
         decimal_places=2,
         null=True,
         blank=True,
-        default=Decimal("0.50"),
+        default=Decimal("1.00"),
     )
 
     class Meta:

@@ -48,16 +48,29 @@ def quota_for_new_team(team: Team) -> Quota:
     )
 
 
+def _ensure_counters(team: Team, user: User | None, start: dt.date, day: dt.date) -> None:
+    SpendPeriod.objects.bulk_create([SpendPeriod(team=team, starts_on=start)], ignore_conflicts=True)
+    if user is not None:
+        MemberDay.objects.bulk_create([MemberDay(team=team, user=user, day=day)], ignore_conflicts=True)
+
+
 def _locked_counters(
     team: Team, user: User | None, start: dt.date, day: dt.date
 ) -> tuple[SpendPeriod, MemberDay | None]:
-    SpendPeriod.objects.bulk_create([SpendPeriod(team=team, starts_on=start)], ignore_conflicts=True)
+    """The counters, locked until the transaction ends: the next reservation waits for this one."""
+    _ensure_counters(team, user, start, day)
     period = SpendPeriod.objects.select_for_update().get(team=team, starts_on=start)
     member = None
     if user is not None:
-        MemberDay.objects.bulk_create([MemberDay(team=team, user=user, day=day)], ignore_conflicts=True)
         member = MemberDay.objects.select_for_update().get(team=team, user=user, day=day)
     return period, member
+
+
+def _limited(quota: Quota | None) -> bool:
+    return quota is not None and any(
+        limit is not None
+        for limit in (quota.spend_limit_usd, quota.image_limit, quota.member_daily_spend_usd, quota.member_daily_images)
+    )
 
 
 def _usd(value: Decimal) -> str:
@@ -109,9 +122,9 @@ def reserve(
     quota = Quota.objects.filter(team=team).first()
     day = timezone.localdate()
     start = period_start(day, quota.reset_day if quota else 1)
-    period, member = _locked_counters(team, user, start, day)
     each, count = estimate.bound_each, len(response_ids)
-    if quota is not None:
+    if quota is not None and _limited(quota):
+        period, member = _locked_counters(team, user, start, day)
         refusal = _refusal(
             quota=quota,
             period=period,
@@ -122,6 +135,8 @@ def reserve(
         )
         if refusal:
             raise QuotaExceeded(refusal)
+    else:
+        _ensure_counters(team, user, start, day)  # counted all the same; nothing to check, so no lock
     entries = UsageEntry.objects.bulk_create(
         [
             UsageEntry(
@@ -145,7 +160,8 @@ def reserve(
         ]
     )
     _move(team.pk, user.pk if user else None, start, day, each * count, count)
-    _maybe_warn(team.pk, start)
+    if quota is not None and _limited(quota):
+        _maybe_warn(team.pk, start)
     return entries
 
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("accounts", "0004_new_team_quota_defaults"),
+        ("accounts", "0003_team_share_policy"),
         ("catalogue", "0002_seed_models"),
         ("chat", "0003_models_from_catalogue_retry_state"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

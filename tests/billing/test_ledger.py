@@ -50,7 +50,7 @@ def test_a_send_reserves_its_bound_and_settles_what_gemini_reported(gemini: Live
     turn = submit(conversation, user, "a lighthouse at dusk", count=2, image_size="2K", grounding=True)
     reserves = UsageEntry.objects.filter(kind=EntryKind.RESERVE, team=team)
     assert reserves.count() == 2
-    bound = reserves.first().amount_usd  # type: ignore[union-attr]
+    bound = reserves.first().amount_usd
     assert committed(team) == (bound * 2, 2), "reserved at once, before any call"
     run_all()
     for response in turn.responses.all():

@@ -35,3 +35,15 @@ fi
 uv() { "$STUDIO_PYTHON" -m uv "$@"; }
 
 (cd "$ROOT" && uv sync --frozen --quiet) >&2
+
+# Chart.js for the usage and billing charts, from the npm registry at the version package-lock.json
+# pins; served from our own static files (no CDN, the strict CSP stays).
+if [ ! -f "$ROOT/node_modules/chart.js/dist/chart.umd.min.js" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "bootstrap: installing Chart.js (npm ci)" >&2
+    (cd "$ROOT" && npm ci --silent --no-audit --no-fund) >&2
+  else
+    echo "bootstrap: npm not found; install Node.js and npm (apt install nodejs npm) for the charts" >&2
+    exit 1
+  fi
+fi

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("studio.accounts.urls")),
     path("", include("studio.chat.urls")),
     path("", include("studio.sharing.urls")),
+    path("", include("studio.billing.urls")),
 ]
 
 handler400 = "studio.ops.errors.bad_request"

@@ -179,6 +179,12 @@
     });
     if (attachments.length) tray.append(element("span", { className: "tray-count muted", textContent: `${attachments.length}/14` }));
     input.files = transfer.files;
+    costChanged();
+  }
+
+  // References and the image a turn edits change what a send costs: the estimate listens for this.
+  function costChanged() {
+    composer()?.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
   function addFiles(files) {
@@ -196,16 +202,19 @@
       composer().querySelector("input[name=parent_response]").value = edit.dataset.editResponse;
       document.getElementById("composer-parent").textContent = `Edits ${edit.dataset.editLabel}`;
       composer().querySelector("textarea").focus();
+      costChanged();
       return;
     }
     if (target.closest("[data-new-image]") && composer()) {
       composer().querySelector("input[name=parent_response]").value = "none";
       document.getElementById("composer-parent").textContent = "Starts a new image";
+      costChanged();
       return;
     }
     if (target.closest("[data-latest-image]") && composer()) {
       composer().querySelector("input[name=parent_response]").value = "latest";
       document.getElementById("composer-parent").textContent = "Edits the newest image on this branch";
+      costChanged();
       return;
     }
     if (target.closest("[data-attach]")) {

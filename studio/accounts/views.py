@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from studio.billing.selectors import team_budget
 from studio.chat.ids import require_id
 
 from . import mail, selectors, services, throttle
@@ -203,6 +204,7 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         "roles": [(value, label) for value, label in Role.choices if membership.is_owner or value != Role.OWNER],
         "new_link": request.session.pop(f"new_invitation_link:{team_id}", ""),
         "invitation_days": services.INVITATION_DAYS,
+        "budget": team_budget(membership.team) if membership.can_manage else None,
     }
     return render(request, "accounts/team.html", context)
 

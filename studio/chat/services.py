@@ -4,6 +4,7 @@ announces the change on commit."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,8 +12,8 @@ from django.utils import timezone
 from studio.accounts.models import Membership, Team, User
 from studio.accounts.services import audit
 from studio.billing import services as ledger
-from studio.billing.pricing import Estimate
-from studio.billing.selectors import PricesMissing, price_list, price_version, send_estimate
+from studio.billing.pricing import Estimate, cents
+from studio.billing.selectors import PricesMissing, price_list, price_version, send_estimate, team_budget
 from studio.catalogue.capabilities import check_options, fit_options, reference_limits
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, ModelChoice, model_for
@@ -33,6 +34,17 @@ from .references import (
 
 class ChatError(ValueError):
     """A request we refuse, with a message fit for the person who made it."""
+
+
+class CostNeedsConfirmation(ChatError):
+    """The send's estimate is above the team's confirmation threshold: ask first."""
+
+    def __init__(self, estimate: Estimate, threshold: Decimal) -> None:
+        self.estimate, self.threshold = estimate, threshold
+        super().__init__(
+            f"This send is estimated at ${cents(estimate.expected)} (at most ${cents(estimate.bound, up=True)}), "
+            f"above the team's ${threshold} confirmation threshold. Send it anyway?"
+        )
 
 
 def _require_writer(membership: Membership) -> None:
@@ -258,9 +270,11 @@ def turn_submit(
     parent_response: Response | None = None,
     after_turn: Turn | None = None,
     references: Sequence[ReferenceInput] = (),
+    confirmed: bool = True,
 ) -> Turn:
     """Create the turn, its references and its queued responses at once; the runner picks them up
-    after commit. Everything is checked before anything is stored; a failure leaves nothing behind."""
+    after commit. Everything is checked before anything is stored; a failure leaves nothing behind.
+    `confirmed` False: a send estimated above the team's threshold raises CostNeedsConfirmation."""
     _require_writer(membership)
     _require_open(conversation)
     if after_turn is not None and after_turn.conversation_id != conversation.pk:
@@ -297,6 +311,9 @@ def turn_submit(
     except InputTooLong as error:
         raise ChatError(str(error)) from None
     cost = _estimate(choice.model, options, input_tokens, options.count)
+    threshold = team_budget(conversation.project.team).confirm_above
+    if not confirmed and threshold is not None and cost.expected > threshold:
+        raise CostNeedsConfirmation(cost, threshold)
     written: list[str] = []
     try:
         return _turn_create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -20,11 +21,13 @@ from studio.accounts.middleware import HtmxHttpRequest
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import teams_for_user, writable_teams
 from studio.accounts.views import client_ip
+from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, default_model
 from studio.generation.history import context_preview
 
 from . import fragments, selectors, services, versions
 from .branches import BranchStep
+from .costs import SendCost, send_cost
 from .forms import ComposerForm, ProjectForm
 from .ids import parse_id, require_id
 from .imagestore import MIME_EXTENSION
@@ -177,6 +180,7 @@ def _composer_context(
     return {
         "conversation": conversation,
         "composer": form,
+        "cost": _send_cost(conversation, choice.model, form, steps),
         "model_choice": choice,
         "can_write": membership.can_write and not archived,
         "archived": archived,
@@ -208,14 +212,57 @@ def _conversation_page(
     steps: list[BranchStep],
     form: ComposerForm | None = None,
     status: int = 200,
+    confirm: str = "",
 ) -> HttpResponse:
     context = {
         **_composer_context(conversation, membership, steps, form),
         "project": conversation.project,
         "steps": steps,
         "oob": False,
+        "confirm": confirm,
     }
     return render(request, "chat/conversation.html", context, status=status)
+
+
+def _send_cost(
+    conversation: Conversation,
+    model: GeminiModel,
+    form: ComposerForm,
+    steps: list[BranchStep],
+    roles: Sequence[str] = (),
+) -> SendCost | None:
+    """The composer's estimate for what it holds now (None while its settings are invalid)."""
+    data = form.cleaned_data if form.is_bound and form.is_valid() else None
+    try:
+        options = form.options() if data is not None else GenerationOptions.from_dict(dict(form.initial))
+    except InvalidOptions:
+        return None
+    choice = (data or form.initial).get("parent_response") or "latest"
+    parent = fragments.default_parent(steps) if choice == "latest" else None
+    if (chosen := parse_id(str(choice))) is not None:
+        parent = Response.objects.filter(pk=chosen, turn__conversation=conversation).first()
+    prompt = (data or {}).get("prompt", "")
+    return send_cost(
+        conversation=conversation,
+        model=model,
+        options=options,
+        prompt=prompt,
+        parent=parent,
+        reference_roles=list(roles),
+    )
+
+
+@login_required
+@require_POST
+def composer_estimate(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The composer's cost line and settings summary, for what it holds now (htmx, on every change)."""
+    conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    form = composer_form(conversation, request.POST)
+    steps = fragments.branch(conversation=conversation, leaf_id=_leaf(request))
+    choice = services.project_model(conversation.project)
+    cost = _send_cost(conversation, choice.model, form, steps, request.POST.getlist("reference_role"))
+    context = {"conversation": conversation, "composer": form, "cost": cost, "membership": membership, "oob": True}
+    return HttpResponse(render_to_string("chat/conversation.html#composer-cost", context, request=request))
 
 
 def _chosen_parent(user: User, shown: list[BranchStep], choice: str) -> tuple[Response | None, Turn | None]:
@@ -257,6 +304,7 @@ def turn_create(request: HtmxHttpRequest, conversation_id: int) -> HttpResponse:
     htmx = bool(request.htmx)
     status = 200
     turn_fragment = ""
+    confirm = ""
     if form.is_valid():
         shown = fragments.branch(conversation=conversation, leaf_id=leaf)
         leaf_turn = shown[-1].turn if shown else None
@@ -271,7 +319,11 @@ def turn_create(request: HtmxHttpRequest, conversation_id: int) -> HttpResponse:
                 parent_response=parent,
                 after_turn=after,
                 references=_references(request, user),
+                confirmed=bool(request.POST.get("confirm_cost")),
             )
+        except services.CostNeedsConfirmation as error:
+            confirm = str(error)
+            status = 422
         except (services.ChatError, InvalidOptions) as error:
             form.add_error("prompt", str(error))
             status = 422
@@ -292,8 +344,8 @@ def turn_create(request: HtmxHttpRequest, conversation_id: int) -> HttpResponse:
         status = 422
         shown = fragments.branch(conversation=conversation, leaf_id=leaf)
     if not htmx:
-        return _conversation_page(request, conversation, membership, shown, form, status)
-    context = _composer_context(conversation, membership, shown, form)
+        return _conversation_page(request, conversation, membership, shown, form, status, confirm=confirm)
+    context = _composer_context(conversation, membership, shown, form) | {"confirm": confirm}
     html = render_to_string("chat/conversation.html#composer", context, request=request)
     return HttpResponse(html + turn_fragment, status=status)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
+
+from studio.billing.reports import failure_label
 
 register = template.Library()
 
@@ -41,6 +43,26 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 def usd(value: Decimal | float | None) -> str:
     amount = Decimal(value or 0)
     return f"${amount:.4f}" if amount < 1 else f"${amount:.2f}"
+
+
+@register.filter
+def cents(value: Decimal | None) -> str:
+    """Money as people read it: to the cent, never below one cent when something was charged."""
+    amount = Decimal(value or 0)
+    if Decimal(0) < amount < Decimal("0.01"):
+        return "<$0.01"
+    return f"${amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}"
+
+
+@register.filter
+def failure_words(reason: str) -> str:
+    return failure_label(reason)
+
+
+@register.filter
+def turn_cost(turn: Any) -> Decimal:
+    """What a turn's responses cost together (responses are prefetched with the turn)."""
+    return sum((response.cost_usd for response in turn.responses.all()), Decimal(0))
 
 
 @register.filter

@@ -126,6 +126,12 @@ MATRIX: list[tuple[str, str, dict[str, object]]] = [
 ] + [
     ("compare two", "/c/{conversation}/compare?v={image}&v={image}", all_roles(LOGIN, 404, 200)),
     ("home", "/", all_roles(LOGIN, 200, 200)),
+    ("your usage", "/usage/", all_roles(LOGIN, 200, 200)),
+    ("your usage CSV", "/usage.csv", all_roles(LOGIN, 200, 200)),
+    *(
+        (what, path, {"anonymous": LOGIN, "stranger": 404, "viewer": 403, "member": 403, "admin": 200, "owner": 200})
+        for what, path in (("team usage", "/teams/{team}/usage/"), ("team usage CSV", "/teams/{team}/usage.csv"))
+    ),
     ("teams", "/teams/", all_roles(LOGIN, 200, 200)),
     ("profile", "/profile/", all_roles(LOGIN, 200, 200)),
     # Share links: no account needed; the link's state decides.
@@ -189,6 +195,12 @@ def test_every_write_answers_each_role_as_the_table_says(gemini: LiveEmulator) -
             "/c/{conversation}/turns",
             composer,
             {"anonymous": LOGIN, "stranger": 404, "viewer": 422, "member": 302, "admin": 302, "owner": 302},
+        ),
+        (
+            "composer estimate",
+            "/c/{conversation}/estimate",
+            composer,
+            {"anonymous": LOGIN, "stranger": 404, "viewer": 200, "member": 200, "admin": 200, "owner": 200},
         ),
         (
             "regenerate",

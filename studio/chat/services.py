@@ -311,8 +311,10 @@ def turn_submit(
     except InputTooLong as error:
         raise ChatError(str(error)) from None
     cost = _estimate(choice.model, options, input_tokens, options.count)
-    threshold = team_budget(conversation.project.team).confirm_above
-    if not confirmed and threshold is not None and cost.expected > threshold:
+    budget = team_budget(conversation.project.team)
+    threshold, remaining = budget.confirm_above, budget.remaining
+    fits = remaining is None or cost.bound <= remaining  # if it cannot fit, the refusal says so instead
+    if not confirmed and threshold is not None and cost.expected > threshold and fits:
         raise CostNeedsConfirmation(cost, threshold)
     written: list[str] = []
     try:

@@ -231,17 +231,24 @@ def _send_cost(
     steps: list[BranchStep],
     roles: Sequence[str] = (),
 ) -> SendCost | None:
-    """The composer's estimate for what it holds now (None while its settings are invalid)."""
-    data = form.cleaned_data if form.is_bound and form.is_valid() else None
+    """The composer's estimate for what it holds now (None while its settings are invalid). A form
+    refused for its prompt (or the quota) still has valid settings: the estimate is for those."""
+    if form.is_bound:
+        form.is_valid()
+        if form.option_errors:
+            return None
+        data: dict[str, Any] = dict(getattr(form, "cleaned_data", {}))
+    else:
+        data = dict(form.initial)
     try:
-        options = form.options() if data is not None else GenerationOptions.from_dict(dict(form.initial))
+        options = GenerationOptions.from_dict(data)
     except InvalidOptions:
         return None
-    choice = (data or form.initial).get("parent_response") or "latest"
+    choice = str(data.get("parent_response") or "latest")
     parent = fragments.default_parent(steps) if choice == "latest" else None
-    if (chosen := parse_id(str(choice))) is not None:
+    if (chosen := parse_id(choice)) is not None:
         parent = Response.objects.filter(pk=chosen, turn__conversation=conversation).first()
-    prompt = (data or {}).get("prompt", "")
+    prompt = str(data.get("prompt") or "") if form.is_bound else ""
     return send_cost(
         conversation=conversation,
         model=model,

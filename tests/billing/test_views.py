@@ -88,6 +88,7 @@ def test_a_refused_send_says_what_remains_and_keeps_the_prompt() -> None:
     assert response.status_code == 422
     assert "This send can cost up to $0.16 for 1 image; the team has $0.10 left of its $0.10" in text
     assert "a lighthouse</textarea>" in text and not Turn.objects.exists()
+    assert ">16:9 · 1K · PNG</span>" in text, "the estimate stays with the settings that were sent"
 
 
 def test_usage_pages_and_csv_add_up_to_the_ledger(gemini: LiveEmulator) -> None:
@@ -105,7 +106,7 @@ def test_usage_pages_and_csv_add_up_to_the_ledger(gemini: LiveEmulator) -> None:
     assert "Gemini internal error" in page and "usage-chart-data" in page and "vendor/chartjs/chart.umd.min.js" in page
     download = client.get(f"/teams/{team.pk}/usage.csv")
     assert download.streaming and download["Content-Disposition"].startswith("attachment;")
-    rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))  # type: ignore[arg-type]
+    rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))  # type: ignore[attr-defined]
     assert [r["kind"] for r in rows].count("reserve") == 3
     assert sum(Decimal(r["amount_usd"]) for r in rows if r["kind"] == "settle") == settled
     mine = client.get("/usage/").content.decode()

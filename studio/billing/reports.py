@@ -51,6 +51,10 @@ class Usage:
     by_model: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
     def chart(self) -> dict[str, list[Any]]:
         """Every day of the range, zeros included, for the chart."""
         spent = {row["day"]: row for row in self.by_day}

@@ -95,7 +95,7 @@ LIMIT_FIELDS = ["spend_limit_usd", "image_limit", "member_daily_spend_usd", "mem
 class QuotaAdmin(admin.ModelAdmin[Quota]):
     """One row per team: its limits, what it has committed this period and what remains."""
 
-    list_display = ["team", "spend_limit_usd", "period_spend", "remaining", "image_limit", "period_images", "links"]
+    list_display = ["team", "limit", "period_spend", "remaining", "image_limit", "period_images", "links"]
     list_select_related = ["team"]
     search_fields = ["team__name"]
     list_filter = ["team__is_personal"]
@@ -109,20 +109,24 @@ class QuotaAdmin(admin.ModelAdmin[Quota]):
     def has_delete_permission(self, request: HttpRequest, obj: Quota | None = None) -> bool:
         return False
 
-    @admin.display(description="Spent this period")
+    @admin.display(description="Limit", ordering="spend_limit_usd")
+    def limit(self, row: Quota) -> str:
+        return "none" if row.spend_limit_usd is None else f"${row.spend_limit_usd}"
+
+    @admin.display(description="Spent")
     def period_spend(self, row: Quota) -> str:
         return f"${team_budget(row.team).spent:.2f}"
 
-    @admin.display(description="Remaining")
+    @admin.display(description="Left")
     def remaining(self, row: Quota) -> str:
         left = team_budget(row.team).remaining
         return "no limit" if left is None else f"${left:.2f}"
 
-    @admin.display(description="Images this period")
+    @admin.display(description="Images")
     def period_images(self, row: Quota) -> int:
         return team_budget(row.team).images
 
-    @admin.display(description="Statements")
+    @admin.display(description="Statement")
     def links(self, row: Quota) -> str:
         start = team_budget(row.team).starts_on
         url = reverse("admin:billing_statement", args=[row.team_id, start.isoformat()])

@@ -89,8 +89,11 @@ class Quota(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = "team budget"
+
     def __str__(self) -> str:
-        return f"Quota of {self.team}"
+        return f"Budget of {self.team}"
 
 
 class SpendPeriod(models.Model):

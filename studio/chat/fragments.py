@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Sum
 from django.template.loader import render_to_string
 
 from .branches import BranchStep, ConversationTree
@@ -54,6 +55,12 @@ def response_html(*, response: Response, can_write: bool, share: Any = None) -> 
     return _render("response", {"response": response, "can_write": can_write, "oob": True, "share": share})
 
 
+def turn_cost_html(*, turn_id: int) -> str:
+    """A turn's total once one of its responses finishes (what the turn's images cost together)."""
+    total = Response.objects.filter(turn_id=turn_id).aggregate(total=Sum("cost_usd"))["total"]
+    return _render("turn-cost", {"turn_id": turn_id, "total": total, "oob": True})
+
+
 def thoughts_html(*, response: Response) -> str:
     return _render("thoughts", {"response": response, "oob": True})
 
@@ -97,7 +104,10 @@ class BranchView:
             if kind == "thoughts" and response.status == ResponseStatus.RUNNING:
                 hidden = self.share is not None and not self.share.link.show_thoughts
                 return "" if hidden else thoughts_html(response=response)
-            return response_html(response=response, can_write=self.can_write, share=self.share)
+            html = response_html(response=response, can_write=self.can_write, share=self.share)
+            if response.is_finished and self.share is None:
+                html += turn_cost_html(turn_id=response.turn_id)
+            return html
         return ""
 
     def _turn(self, turn_id: int) -> str:

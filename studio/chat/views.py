@@ -269,7 +269,7 @@ def composer_estimate(request: HttpRequest, conversation_id: int) -> HttpRespons
     choice = services.project_model(conversation.project)
     cost = _send_cost(conversation, choice.model, form, steps, request.POST.getlist("reference_role"))
     context = {"conversation": conversation, "composer": form, "cost": cost, "membership": membership, "oob": True}
-    return HttpResponse(render_to_string("chat/conversation.html#composer-cost", context, request=request))
+    return HttpResponse(render_to_string("chat/conversation.html#composer-cost-body", context, request=request))
 
 
 def _chosen_parent(user: User, shown: list[BranchStep], choice: str) -> tuple[Response | None, Turn | None]:

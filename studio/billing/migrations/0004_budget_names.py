@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_quotas_for_existing_teams'),
+        ("billing", "0003_quotas_for_existing_teams"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='quota',
-            options={'verbose_name': 'team budget'},
+            name="quota",
+            options={"verbose_name": "team budget"},
         ),
     ]

@@ -479,6 +479,7 @@ def response_retry(*, response: Response, membership: Membership) -> Response:
         "usage": {},
         "grounding": None,
         "billable": False,
+        "cost_usd": Decimal(0),
         "retry_note": "",
         "retry_at": None,
         "retry_number": 0,
@@ -504,7 +505,9 @@ def response_cancel(*, response: Response, membership: Membership) -> Response:
         raise ChatError("Only a queued or running image can be cancelled.")
     images_discard(locked.images.all())
     # Once Gemini has started answering it bills the call whatever we do; before that, nothing.
-    ledger.close(response_id=locked.pk, billed=locked.billable, reason="cancelled")
+    charged = ledger.close(response_id=locked.pk, billed=locked.billable, reason="cancelled")
+    if charged is not None and charged.estimated:
+        locked.cost_usd = charged.amount_usd
     locked.status = ResponseStatus.CANCELLED
     locked.error_code = "cancelled"
     locked.error_message = "Cancelled. Retry to generate it again."

@@ -169,7 +169,9 @@ def _close_reservation(response_id: int, status: str, fields: dict[str, Any]) ->
         )
         return
     billable = Response.objects.values_list("billable", flat=True).get(pk=response_id)
-    ledger.close(response_id=response_id, billed=billable, reason=reason)
+    entry = ledger.close(response_id=response_id, billed=billable, reason=reason)
+    if entry is not None and entry.estimated:  # the image shows what it was charged
+        Response.objects.filter(pk=response_id).update(cost_usd=entry.amount_usd)
 
 
 def response_release(*, worker_id: str, response_ids: list[int]) -> None:
@@ -193,7 +195,9 @@ def _settle_abandoned(rows: Any) -> int:
     for response in rows:
         if response.billable:
             images_discard(ImageVersion.objects.filter(response=response))
-            ledger.close(response_id=response.pk, billed=True, reason="interrupted")
+            entry = ledger.close(response_id=response.pk, billed=True, reason="interrupted")
+            if entry is not None:
+                Response.objects.filter(pk=response.pk).update(cost_usd=entry.amount_usd)
             Response.objects.filter(pk=response.pk).update(
                 status=ResponseStatus.FAILED,
                 error_code="interrupted",

@@ -289,3 +289,57 @@ def test_new_teams_start_with_the_sites_default_quota() -> None:
     quota = Quota.objects.get(team=personal_membership(user).team)
     assert quota.spend_limit_usd == Decimal("10.00") and quota.confirm_above_usd == Decimal("1.00")
     assert Conversation.objects.count() == 0
+
+
+# The reserve of "a cat" at 1K with no system instruction, worked out by hand: the input bound is
+# the prompt's 5 bytes (5 tokens at most), plus the image's tokens, plus 2,000 tokens of thinking.
+# The prompt with the emulator's marker, "a cat [[emulator: midstream_error=503@9]]", is 41 bytes.
+HAND_BOUNDS = {
+    # 5 x $2/1M + 1120 x $120/1M + 2000 x $12/1M = 0.00001 + 0.1344 + 0.024; with 41 bytes 0.000082
+    "gemini-3-pro-image": (Decimal("0.158410"), Decimal("0.158482")),
+    # 5 x $0.50/1M + 1120 x $60/1M + 2000 x $3/1M = 0.0000025 + 0.0672 + 0.006 = 0.0732025 -> 0.073203;
+    # with 41 bytes 0.0000205 -> 0.0732205 -> 0.073221 (half up, to the micro-dollar)
+    "gemini-3.1-flash-image": (Decimal("0.073203"), Decimal("0.073221")),
+}
+
+
+@pytest.mark.parametrize("model_id", sorted(HAND_BOUNDS))
+def test_reserves_failures_cancels_and_regenerations_match_hand_figures_for_each_model(
+    gemini: LiveEmulator, model_id: str
+) -> None:
+    user = make_user("quin")
+    membership = personal_membership(user)
+    project = services.project_create(
+        team=membership.team,
+        membership=membership,
+        user=user,
+        name="Priced",
+        model=GeminiModel.objects.get(model_id=model_id),
+    )
+    conversation = make_conversation(user, project)
+    bound, marked_bound = HAND_BOUNDS[model_id]
+    before = submit(conversation, user, "a cat [[emulator: error=500]]", retries=0).responses.get()
+    after = submit(conversation, user, "a cat [[emulator: midstream_error=503@9]]", retries=0).responses.get()
+    queued = submit(conversation, user, "a cat").responses.get()
+    services.response_cancel(response=queued, membership=membership)
+    prompts = dict(UsageEntry.objects.filter(kind=EntryKind.RESERVE).values_list("response_ref", "amount_usd"))
+    assert prompts[queued.pk] == bound, "the plain prompt's reserve is the hand-computed bound"
+    run_all()
+    done = submit(conversation, user, "a cat").responses.get()
+    run_all()
+    again = services.response_regenerate(response=Response.objects.get(pk=done.pk), membership=membership)
+    run_all()
+
+    def closing(response: Response) -> tuple[str, Decimal]:
+        row = UsageEntry.objects.get(response_ref=response.pk, kind__in=(EntryKind.SETTLE, EntryKind.RELEASE))
+        return row.kind, row.amount_usd
+
+    assert closing(before) == (EntryKind.RELEASE, Decimal(0)), "failed before output: nothing billed"
+    assert closing(after) == (EntryKind.SETTLE, marked_bound), "failed after output: the reserved bound"
+    assert closing(queued) == (EntryKind.RELEASE, Decimal(0)), "cancelled before it ran"
+    for response in (done, again):
+        response.refresh_from_db()
+        kind, amount = closing(response)
+        assert kind == EntryKind.SETTLE and amount == response.cost_usd and 0 < amount <= bound
+    assert UsageEntry.objects.get(response_ref=again.pk, kind=EntryKind.RESERVE).amount_usd == bound
+    assert Response.objects.get(pk=after.pk).cost_usd == marked_bound, "the failed image shows its charge"

@@ -289,6 +289,24 @@ def quota_change(*, quota: Quota, by: User, changed: dict[str, tuple[Any, Any]])
     adjust(team=quota.team, amount=ZERO, reason=f"Limits: {words}", by=by)
 
 
+@transaction.atomic
+def confirm_threshold_set(*, quota: Quota, value: Decimal | None, by: User, ip: str | None = None) -> Quota:
+    """A team's admins choose above which estimate a send asks first (None: never ask)."""
+    if value is not None and value < 0:
+        raise ValueError("The threshold cannot be negative.")
+    before = quota.confirm_above_usd
+    quota.confirm_above_usd = value
+    quota.save(update_fields=["confirm_above_usd", "updated_at"])
+    audit(
+        team=quota.team,
+        actor=by,
+        action="billing.confirm_threshold",
+        target=f"{before} → {value}",
+        ip=ip,
+    )
+    return quota
+
+
 def _maybe_warn(team_id: int, start: dt.date) -> None:
     """Tell the team's admins once per period when it passes 80% and 100% of a limit."""
     quota = Quota.objects.filter(team_id=team_id).select_related("team").first()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import team_for_member, teams_for_user
+from studio.accounts.views import client_ip
 
-from . import reports
+from . import reports, services
+from .models import Quota
 from .periods import next_period, period_start
 from .selectors import member_today, quota_of, team_budget
 
@@ -65,8 +69,28 @@ def team_usage(request: HttpRequest, team_id: int) -> HttpResponse:
         "previous": _previous(start, reset_day),
         "next": end if not current else None,
         "scope": "team",
+        "quota": quota,
     }
     return render(request, "billing/usage.html", context)
+
+
+@login_required
+@require_POST
+def team_confirm_threshold(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Admins and owners set above which estimate their team's sends ask first (empty: never)."""
+    membership = _manager(request, team_id)
+    quota = quota_of(membership.team) or Quota.objects.create(team=membership.team)
+    text = request.POST.get("confirm_above_usd", "").strip()
+    try:
+        value = Decimal(text).quantize(Decimal("0.01")) if text else None
+        services.confirm_threshold_set(quota=quota, value=value, by=_user(request), ip=client_ip(request))
+    except (InvalidOperation, ValueError):
+        messages.error(request, "The threshold must be an amount in dollars, such as 0.50, or empty for never.")
+    else:
+        messages.success(
+            request, f"Sends above ${value} now ask first." if value is not None else "Sends never ask first now."
+        )
+    return redirect("billing:team_usage", team_id=team_id)
 
 
 @login_required

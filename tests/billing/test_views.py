@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from studio.accounts.services import team_add_member
 from studio.billing.models import EntryKind, Quota, UsageEntry
 from studio.chat.models import Turn
 from tests.live_emulator import LiveEmulator
@@ -113,3 +114,23 @@ def test_usage_pages_and_csv_add_up_to_the_ledger(gemini: LiveEmulator) -> None:
     assert f"data-usage-spend>${settled.quantize(Decimal('0.01'))}<" in mine
     conversation_page = client.get(f"/c/{conversation.pk}/").content.decode()
     assert "in all</span>" in conversation_page, "each turn shows its total"
+
+
+def test_team_admins_set_the_confirmation_threshold_members_cannot() -> None:
+    client, owner = signed_in("eve")
+    conversation = make_conversation(owner)
+    team = conversation.project.team
+    url = f"/teams/{team.pk}/usage/confirm"
+    assert client.post(url, {"confirm_above_usd": "0.25"}).status_code == 302
+    assert Quota.objects.get(team=team).confirm_above_usd == Decimal("0.25")
+    assert team.audit_events.filter(action="billing.confirm_threshold", target="1.00 → 0.25").exists()
+    page = client.get(f"/teams/{team.pk}/usage/").content.decode()
+    assert 'value="0.25"' in page and "Sends above $0.25 now ask first." in page
+    client.post(url, {"confirm_above_usd": "lots"})
+    assert "must be an amount in dollars" in client.get(f"/teams/{team.pk}/usage/").content.decode()
+    client.post(url, {"confirm_above_usd": ""})
+    assert Quota.objects.get(team=team).confirm_above_usd is None
+    member_client, member = signed_in("fin")
+    team_add_member(team=team, user=member, role="member")
+    assert member_client.post(url, {"confirm_above_usd": "9"}).status_code == 403
+    assert Quota.objects.get(team=team).confirm_above_usd is None

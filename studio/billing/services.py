@@ -54,16 +54,27 @@ def _ensure_counters(team: Team, user: User | None, start: dt.date, day: dt.date
         MemberDay.objects.bulk_create([MemberDay(team=team, user=user, day=day)], ignore_conflicts=True)
 
 
+def _locked[C: (SpendPeriod, MemberDay)](model: type[C], **key: Any) -> C:
+    """The counter row, locked until the transaction ends (made first if this is its first use)."""
+    row = model.objects.select_for_update().filter(**key).first()
+    if row is None:
+        model.objects.bulk_create([model(**key)], ignore_conflicts=True)
+        row = model.objects.select_for_update().get(**key)
+    return row
+
+
 def _locked_counters(
-    team: Team, user: User | None, start: dt.date, day: dt.date
+    team: Team, user: User | None, start: dt.date, day: dt.date, *, member_limits: bool = True
 ) -> tuple[SpendPeriod, MemberDay | None]:
-    """The counters, locked until the transaction ends: the next reservation waits for this one."""
-    _ensure_counters(team, user, start, day)
-    period = SpendPeriod.objects.select_for_update().get(team=team, starts_on=start)
-    member = None
-    if user is not None:
-        member = MemberDay.objects.select_for_update().get(team=team, user=user, day=day)
-    return period, member
+    """The counters a check needs, locked: the next reservation of this team waits for this one.
+    The member's row is locked only when the team has daily member limits."""
+    period = _locked(SpendPeriod, team=team, starts_on=start)
+    if user is None:
+        return period, None
+    if not member_limits:
+        MemberDay.objects.bulk_create([MemberDay(team=team, user=user, day=day)], ignore_conflicts=True)
+        return period, None
+    return period, _locked(MemberDay, team=team, user=user, day=day)
 
 
 def _limited(quota: Quota | None) -> bool:
@@ -123,8 +134,10 @@ def reserve(
     day = timezone.localdate()
     start = period_start(day, quota.reset_day if quota else 1)
     each, count = estimate.bound_each, len(response_ids)
+    period: SpendPeriod | None = None
     if quota is not None and _limited(quota):
-        period, member = _locked_counters(team, user, start, day)
+        member_limits = quota.member_daily_spend_usd is not None or quota.member_daily_images is not None
+        period, member = _locked_counters(team, user, start, day, member_limits=member_limits)
         refusal = _refusal(
             quota=quota,
             period=period,
@@ -160,8 +173,9 @@ def reserve(
         ]
     )
     _move(team.pk, user.pk if user else None, start, day, each * count, count)
-    if quota is not None and _limited(quota):
-        _maybe_warn(team.pk, start)
+    if quota is not None and period is not None:  # the locked row's totals, plus this reservation
+        spent, images = period.spent_usd + each * count, period.images + count
+        _warn_if_crossed(quota, period, spent=spent, images=images, start=start)
     return entries
 
 
@@ -308,23 +322,27 @@ def confirm_threshold_set(*, quota: Quota, value: Decimal | None, by: User, ip: 
 
 
 def _maybe_warn(team_id: int, start: dt.date) -> None:
-    """Tell the team's admins once per period when it passes 80% and 100% of a limit."""
+    """After a settle above its reserve: read the team's quota and counter, then warn if it crossed."""
     quota = Quota.objects.filter(team_id=team_id).select_related("team").first()
-    if quota is None or (quota.spend_limit_usd is None and quota.image_limit is None):
-        return
-    period = SpendPeriod.objects.get(team_id=team_id, starts_on=start)
+    period = SpendPeriod.objects.filter(team_id=team_id, starts_on=start).first()
+    if quota is not None and period is not None:
+        _warn_if_crossed(quota, period, spent=period.spent_usd, images=period.images, start=start)
+
+
+def _warn_if_crossed(quota: Quota, period: SpendPeriod, *, spent: Decimal, images: int, start: dt.date) -> None:
+    """Tell the team's admins once per period when it passes 80% and 100% of a limit."""
     shares = []
     if quota.spend_limit_usd:
-        shares.append(period.spent_usd / quota.spend_limit_usd)
+        shares.append(spent / quota.spend_limit_usd)
     if quota.image_limit:
-        shares.append(Decimal(period.images) / quota.image_limit)
+        shares.append(Decimal(images) / quota.image_limit)
     percent = int(max(shares, default=ZERO) * 100)
     level = max((mark for mark in WARN_AT if percent >= mark), default=0)
     if level <= period.warned_percent:
         return
     if not SpendPeriod.objects.filter(pk=period.pk, warned_percent__lt=level).update(warned_percent=level):
         return
-    team, spent, images = quota.team, period.spent_usd, period.images
+    team = quota.team
     transaction.on_commit(lambda: _send_warning(team, level, spent, images, quota, next_period(start)), robust=True)
 
 

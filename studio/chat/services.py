@@ -372,12 +372,13 @@ def _turn_create(
         model_note=model.note,
     )
     responses = Response.objects.bulk_create([Response(turn=turn, index=i) for i in range(options.count)])
-    _reserve(turn, user, [r.pk for r in responses], cost)
     store_references(turn=turn, checked=checked, written=written)
     if locked.title == "New conversation":
         locked.title = prompt[:80] + ("…" if len(prompt) > 80 else "")
     locked.save(update_fields=["title", "updated_at"])
     _project_touched(locked.project_id)
+    # Last, so the team's counter is locked only for the few statements left before commit.
+    _reserve(turn, user, [r.pk for r in responses], cost)
     publish_on_commit(conversation.pk, "turn", turn_id=turn.pk)
     wake_runners_on_commit()
     return turn

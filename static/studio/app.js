@@ -93,11 +93,37 @@
   const OPEN_MENUS = "details.picker[open], details.chat-menu[open], details.team-switch[open]";
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
-    for (const menu of document.querySelectorAll(OPEN_MENUS)) {
+    for (const menu of document.querySelectorAll(`${OPEN_MENUS}, details.composer-options[open]`)) {
       const hadFocus = menu.contains(document.activeElement);
       menu.open = false;
       if (hadFocus) menu.querySelector("summary").focus();
     }
+    closeContext();
+  });
+
+  // A swap that removed the focused element (a Cancel button, a socket update) must not leave the
+  // focus nowhere: it goes back to the prompt.
+  let lastFocused = null;
+  document.addEventListener("focusout", (event) => { lastFocused = event.target; });
+  function keepFocus() {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    if (!(lastFocused instanceof Element) || lastFocused.isConnected) return;  // moved away on purpose
+    lastFocused = null;
+    document.querySelector("#composer textarea")?.focus({ preventScroll: true });
+  }
+  document.addEventListener("htmx:afterSettle", keepFocus);
+  document.addEventListener("htmx:oobAfterSwap", keepFocus);
+
+  // The Context card (what the next call sends) closes with Escape or its Close button.
+  function closeContext() {
+    const card = document.getElementById("next-call");
+    if (!card || !card.firstElementChild) return;
+    const hadFocus = card.contains(document.activeElement);
+    card.replaceChildren();
+    if (hadFocus) document.querySelector("#composer textarea")?.focus();
+  }
+  document.addEventListener("click", (event) => {
+    if (event.target instanceof Element && event.target.closest("[data-close-context]")) closeContext();
   });
   document.addEventListener("click", (event) => {
     for (const menu of document.querySelectorAll(OPEN_MENUS)) {

@@ -17,6 +17,7 @@ from studio.billing.selectors import PricesMissing, price_list, price_version, s
 from studio.catalogue.capabilities import check_options, fit_options, reference_limits
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, ModelChoice, model_for
+from studio.emulator.scenario import PROMPT_MARKER
 from studio.generation.limits import InputTooLong, check_input_tokens, turn_input
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
@@ -374,7 +375,7 @@ def _turn_create(
     responses = Response.objects.bulk_create([Response(turn=turn, index=i) for i in range(options.count)])
     store_references(turn=turn, checked=checked, written=written)
     if locked.title == "New conversation":
-        locked.title = prompt[:80] + ("…" if len(prompt) > 80 else "")
+        locked.title = title_from(prompt)
     locked.save(update_fields=["title", "updated_at"])
     _project_touched(locked.project_id)
     # Last, so the team's counter is locked only for the few statements left before commit.
@@ -382,6 +383,12 @@ def _turn_create(
     publish_on_commit(conversation.pk, "turn", turn_id=turn.pk)
     wake_runners_on_commit()
     return turn
+
+
+def title_from(prompt: str) -> str:
+    """A conversation's title from its first prompt, without the emulator's [[emulator: ...]] markers."""
+    words = " ".join(PROMPT_MARKER.sub(" ", prompt).split()) or "New conversation"
+    return words[:80] + ("…" if len(words) > 80 else "")
 
 
 def _estimate(model: GeminiModel, options: GenerationOptions, input_tokens: int, images: int) -> Estimate:

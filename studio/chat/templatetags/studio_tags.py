@@ -54,6 +54,28 @@ def cents(value: Decimal | None) -> str:
     return f"${amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}"
 
 
+FINISH_WORDS = {
+    "MAX_TOKENS": "Stopped at the output limit",
+    "SAFETY": "Stopped by the safety filter",
+    "IMAGE_SAFETY": "Image removed by the safety filter",
+    "IMAGE_PROHIBITED_CONTENT": "Image refused as prohibited content",
+    "IMAGE_RECITATION": "Image refused as too close to existing work",
+    "IMAGE_OTHER": "Image refused",
+    "RECITATION": "Stopped: too close to existing text",
+    "PROHIBITED_CONTENT": "Stopped: prohibited content",
+    "BLOCKLIST": "Stopped by a blocklist",
+    "NO_IMAGE": "Finished without an image",
+    "MALFORMED_FUNCTION_CALL": "Stopped: malformed request",
+    "OTHER": "Stopped for another reason",
+}
+
+
+@register.filter
+def finish_words(reason: str) -> str:
+    """Gemini's finish reason in words (a normal STOP is not shown at all)."""
+    return FINISH_WORDS.get(reason, reason.replace("_", " ").capitalize())
+
+
 @register.filter
 def failure_words(reason: str) -> str:
     return failure_label(reason)

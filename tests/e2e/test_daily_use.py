@@ -1,0 +1,69 @@
+"""Daily use in Chromium: the prompt has the focus when a conversation opens, Escape closes the
+Settings panel and the Context card (which also has a Close button), and a cancelled image says
+"Cancelled" in neutral words."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.journeys import sign_up_and_open_conversation
+from tests.e2e.live_studio import LiveStudio
+
+EMULATOR_LATENCY = {"latency_first_ms": 200, "latency_event_ms": 60}
+
+
+def test_focus_escape_and_cancelled_wording(page: Page, studio: LiveStudio) -> None:
+    sign_up_and_open_conversation(page, studio, username="e2e_daily", project="Daily")
+    prompt = page.get_by_label("Prompt")
+    expect(prompt).to_be_focused()
+
+    settings = page.locator("details.composer-options")
+    settings.locator("summary").click()
+    expect(settings).to_have_attribute("open", "")
+    page.get_by_label("Size").focus()
+    page.keyboard.press("Escape")
+    expect(settings).not_to_have_attribute("open", "")
+    expect(settings.locator("summary")).to_be_focused()
+
+    page.get_by_role("button", name="Context").click()
+    card = page.locator(".next-call-card")
+    expect(card).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(card).to_have_count(0)
+    page.get_by_role("button", name="Context").click()
+    page.get_by_role("button", name="Close the context card").click()
+    expect(card).to_have_count(0)
+
+    prompt.fill("a slow kite [[emulator: latency=20000]]")
+    prompt.press("Enter")
+    expect(page.locator(".status-queued, .status-running").first).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Cancel").click()
+    outcome = page.locator(".response .alert")
+    expect(outcome).to_have_text("Cancelled. Retry to generate it again.")
+    expect(outcome).to_have_class("alert alert-note")
+    expect(page.get_by_text("Failed.")).to_have_count(0)
+    expect(prompt).to_be_focused()
+
+
+OUTSIDE = """(width) => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .map((e) => [e, e.getBoundingClientRect()])
+  .filter(([e, r]) => r.width > 0 && (r.left < -0.5 || r.right > width + 0.5))
+  .filter(([e]) => !e.closest('.visually-hidden, .skip-link, details:not([open]) > :not(summary)'))
+  .map(([e, r]) => `${e.tagName}.${e.className} ${Math.round(r.left)}..${Math.round(r.right)}`)"""
+
+
+def test_phone_menu_and_breadcrumbs_fit(browser: Browser, studio: LiveStudio) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    sign_up_and_open_conversation(phone, studio, username="e2e_phone", project="Pocket")
+    crumbs = phone.get_by_role("navigation", name="Breadcrumb")
+    expect(crumbs.get_by_role("link", name="Pocket")).to_be_visible()
+    assert phone.evaluate(OUTSIDE, 390) == []
+    phone.get_by_text("Conversation", exact=True).click()
+    expect(phone.get_by_label("Title")).to_be_visible()
+    assert phone.evaluate(OUTSIDE, 390) == [], "the menu and its fields stay on screen"
+    phone.keyboard.press("Escape")
+    phone.get_by_text("Earlier versions", exact=True).click()
+    assert phone.evaluate(OUTSIDE, 390) == [], "the version picker stays on screen"
+    context.close()

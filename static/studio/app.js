@@ -114,6 +114,27 @@
   document.addEventListener("htmx:afterSettle", keepFocus);
   document.addEventListener("htmx:oobAfterSwap", keepFocus);
 
+  // Password fields get a Show/Hide toggle, so a long password can be checked before it is sent.
+  function addRevealToggles(root) {
+    for (const input of root.querySelectorAll("input[type=password]:not([data-reveal-ready])")) {
+      input.dataset.revealReady = "1";
+      const wrap = element("span", { className: "reveal-wrap" });
+      const toggle = element("button", { type: "button", className: "link reveal", textContent: "Show" });
+      toggle.setAttribute("aria-pressed", "false");
+      if (input.id) toggle.setAttribute("aria-controls", input.id);
+      toggle.addEventListener("click", () => {
+        const shown = input.type === "password";
+        input.type = shown ? "text" : "password";
+        toggle.textContent = shown ? "Hide" : "Show";
+        toggle.setAttribute("aria-pressed", String(shown));
+      });
+      input.replaceWith(wrap);
+      wrap.append(input, toggle);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", () => addRevealToggles(document));
+  document.addEventListener("htmx:load", (event) => addRevealToggles(event.target));
+
   // The Context card (what the next call sends) closes with Escape or its Close button.
   function closeContext() {
     const card = document.getElementById("next-call");

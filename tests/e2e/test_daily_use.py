@@ -67,3 +67,16 @@ def test_phone_menu_and_breadcrumbs_fit(browser: Browser, studio: LiveStudio) ->
     phone.get_by_text("Earlier versions", exact=True).click()
     assert phone.evaluate(OUTSIDE, 390) == [], "the version picker stays on screen"
     context.close()
+
+
+def test_sign_up_can_show_the_password(page: Page, studio: LiveStudio) -> None:
+    page.goto(f"{studio.url}/signup/")
+    password = page.get_by_label("Password")
+    password.fill("a long enough secret")
+    toggle = page.get_by_role("button", name="Show")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(password).to_have_attribute("type", "text")
+    expect(page.get_by_role("button", name="Hide")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Hide").click()
+    expect(password).to_have_attribute("type", "password")

@@ -114,6 +114,32 @@
   document.addEventListener("htmx:afterSettle", keepFocus);
   document.addEventListener("htmx:oobAfterSwap", keepFocus);
 
+  // The thoughts panel stays as the person left it: their own open/close wins; untouched, a panel
+  // they watched stream (open while running) stays open when the image finishes.
+  const thoughtChoice = new Map();
+  const watched = new Set();
+  document.addEventListener("click", (event) => {
+    const summary = event.target instanceof Element && event.target.closest("details.thoughts > summary");
+    if (!summary) return;
+    const id = summary.closest(".response")?.id;
+    if (id) thoughtChoice.set(id, !summary.parentElement.open);
+  });
+  function restoreThoughts(root) {
+    if (!(root instanceof Element)) return;
+    const panels = root.matches("details.thoughts") ? [root] : root.querySelectorAll("details.thoughts");
+    for (const panel of panels) {
+      const response = panel.closest(".response");
+      if (!response) continue;
+      if (thoughtChoice.has(response.id)) panel.open = thoughtChoice.get(response.id);
+      else if (watched.has(response.id)) panel.open = true;
+      if (response.classList.contains("response-running")) watched.add(response.id);
+    }
+  }
+  // Socket updates swap whole responses in: catch every inserted one, whichever path inserted it.
+  new MutationObserver((records) => {
+    for (const record of records) for (const node of record.addedNodes) restoreThoughts(node);
+  }).observe(document.documentElement, { childList: true, subtree: true });
+
   // Password fields get a Show/Hide toggle, so a long password can be checked before it is sent.
   function addRevealToggles(root) {
     for (const input of root.querySelectorAll("input[type=password]:not([data-reveal-ready])")) {

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.journeys import sign_up_and_open_conversation
 from tests.e2e.live_studio import LiveStudio
 
-EMULATOR_LATENCY = {"latency_first_ms": 200, "latency_event_ms": 60}
+EMULATOR_LATENCY = {"latency_first_ms": 600, "latency_event_ms": 250}
 
 
 def test_focus_escape_and_cancelled_wording(page: Page, studio: LiveStudio) -> None:
@@ -34,11 +34,19 @@ def test_focus_escape_and_cancelled_wording(page: Page, studio: LiveStudio) -> N
     page.get_by_role("button", name="Close the context card").click()
     expect(card).to_have_count(0)
 
+    prompt.fill("a kite at dawn")
+    prompt.press("Enter")
+    expect(page.locator(".status-running")).to_be_visible(timeout=15_000)
+    expect(page.locator(".status-succeeded")).to_have_count(1, timeout=30_000)
+    expect(page.locator("details.thoughts")).to_have_attribute("open", "")  # watched open, stays open
+    page.locator("details.thoughts > summary").click()
+    expect(page.locator("details.thoughts")).not_to_have_attribute("open", "")
+
     prompt.fill("a slow kite [[emulator: latency=20000]]")
     prompt.press("Enter")
     expect(page.locator(".status-queued, .status-running").first).to_be_visible(timeout=15_000)
     page.get_by_role("button", name="Cancel").click()
-    outcome = page.locator(".response .alert")
+    outcome = page.locator(".response-cancelled .alert")
     expect(outcome).to_have_text("Cancelled. Retry to generate it again.")
     expect(outcome).to_have_class("alert alert-note")
     expect(page.get_by_text("Failed.")).to_have_count(0)

@@ -65,6 +65,8 @@ def test_phone_menu_and_breadcrumbs_fit(browser: Browser, studio: LiveStudio) ->
     context = browser.new_context(viewport={"width": 390, "height": 844})
     phone = context.new_page()
     sign_up_and_open_conversation(phone, studio, username="e2e_phone", project="Pocket")
+    phone.reload()  # measured at once, while the socket still says "Connecting…"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     crumbs = phone.get_by_role("navigation", name="Breadcrumb")
     expect(crumbs.get_by_role("link", name="Pocket")).to_be_visible()
     assert phone.evaluate(OUTSIDE, 390) == []

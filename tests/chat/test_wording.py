@@ -4,6 +4,7 @@ finish reason, titles without the emulator's markers, malformed composer values 
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from django.test import Client
@@ -51,3 +52,13 @@ def test_titles_leave_out_emulator_markers() -> None:
     assert conversation.title == "a red kite over hills"
     assert services.title_from("[[emulator: error=500]]") == "New conversation"
     assert services.title_from("x" * 100) == "x" * 80 + "…"
+
+
+def test_turn_details_say_what_was_sent_and_what_came_back(gemini: LiveEmulator) -> None:
+    user = make_user("dot")
+    conversation = make_conversation(user)
+    submit(conversation, user, "a kite", aspect_ratio="auto", safety="BLOCK_ONLY_HIGH", output_format="png")
+    run_all()
+    page = page_of(user, conversation.pk)
+    assert re.search(r"auto ratio \(\d+:\d+\) · 1K · PNG · safety: block only high", page), "the ratio drawn"
+    assert "original JPEG from Gemini · PNG copy" in page

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 from studio.billing.reports import failure_label
+from studio.chat.options import SAFETY_THRESHOLDS
 
 register = template.Library()
 
@@ -115,6 +116,33 @@ def options_summary(settings: dict[str, Any]) -> str:
     if settings.get("grounding"):
         parts.append("grounded")
     return " · ".join(parts)
+
+
+def _ratio_label(width: int, height: int) -> str:
+    """An image's shape as a ratio ("16:9"), the common ones recognised, else reduced."""
+    known = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "1:8", "8:1"]
+    target = width / height
+    best = min(known, key=lambda label: abs(int(label.split(":")[0]) / int(label.split(":")[1]) - target))
+    w, h = (int(x) for x in best.split(":"))
+    return best if abs(w / h - target) < 0.03 else f"{width}×{height}"
+
+
+@register.simple_tag
+def turn_summary(turn: Any) -> str:
+    """Every setting the turn sent, in words: the ratio Gemini actually drew when it was "auto", and
+    the safety threshold when it was not Google's default."""
+    settings = dict(turn.settings)
+    text = options_summary(settings)
+    if settings.get("aspect_ratio") in (None, "auto"):
+        image = next((i for r in turn.responses.all() for i in r.images.all() if not i.is_thought), None)
+        if image is not None:
+            text = text.replace("auto ratio", f"auto ratio ({_ratio_label(image.width, image.height)})", 1)
+    safety = str(settings.get("safety") or "default")
+    if safety != "default":
+        text += " · safety: " + dict(SAFETY_THRESHOLDS).get(safety, safety).lower()
+    if settings.get("thinking_level"):
+        text += f" · thinking {str(settings['thinking_level']).lower()}"
+    return text
 
 
 @register.filter

@@ -232,6 +232,21 @@ def conversation_create(*, project: Project, membership: Membership, user: User,
 
 
 @transaction.atomic
+def conversation_start(*, project: Project, membership: Membership, user: User) -> Conversation:
+    """ "New conversation": the person's own empty one in this project if they left one (so clicking
+    it again does not leave empty conversations behind), else a new one."""
+    _require_writer(membership)
+    empty = (
+        Conversation.objects.filter(project=project, created_by=user, archived_at=None, turns__isnull=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if empty is not None:
+        return empty
+    return conversation_create(project=project, membership=membership, user=user)
+
+
+@transaction.atomic
 def conversation_rename(*, conversation: Conversation, membership: Membership, title: str) -> Conversation:
     _require_writer(membership)
     _require_open(conversation)

@@ -115,7 +115,7 @@ def project(request: HttpRequest, project_id: int) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "new-conversation":
-                conversation = services.conversation_create(project=project, membership=membership, user=user)
+                conversation = services.conversation_start(project=project, membership=membership, user=user)
                 return redirect("chat:conversation", conversation_id=conversation.pk)
             if action == "archive":
                 services.project_archive(project=project, membership=membership, ip=client_ip(request))

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from studio.accounts.services import team_add_member
 from studio.chat import services
 from studio.chat.templatetags.studio_tags import finish_words
 from tests.live_emulator import LiveEmulator
@@ -62,3 +63,21 @@ def test_turn_details_say_what_was_sent_and_what_came_back(gemini: LiveEmulator)
     page = page_of(user, conversation.pk)
     assert re.search(r"auto ratio \(\d+:\d+\) · 1K · PNG · safety: block only high", page), "the ratio drawn"
     assert "original JPEG from Gemini · PNG copy" in page
+
+
+def test_new_conversation_reuses_the_persons_own_empty_one() -> None:
+    user, other = make_user("eli"), make_user("fox")
+    conversation = make_conversation(user)
+    project = conversation.project
+    client = Client()
+    client.force_login(user)
+    first = client.post(f"/p/{project.pk}/", {"action": "new-conversation"})
+    second = client.post(f"/p/{project.pk}/", {"action": "new-conversation"})
+    assert first["Location"] == second["Location"] == f"/c/{conversation.pk}/", "no empty one left behind"
+    submit(conversation, user, "a cat")
+    third = client.post(f"/p/{project.pk}/", {"action": "new-conversation"})
+    assert third["Location"] != f"/c/{conversation.pk}/" and project.conversations.count() == 2
+    team_add_member(team=project.team, user=other, role="member")
+    client.force_login(other)
+    theirs = client.post(f"/p/{project.pk}/", {"action": "new-conversation"})
+    assert theirs["Location"] not in {third["Location"], f"/c/{conversation.pk}/"}, "never someone else's"

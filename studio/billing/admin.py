@@ -23,8 +23,8 @@ from studio.accounts.models import Team, User
 
 from . import reports, services
 from .models import PriceVersion, Quota, UsageEntry
-from .periods import next_period, period_start
-from .selectors import team_budget
+from .periods import day_or_today, next_period
+from .selectors import Budget, period_for, quota_of, team_budget
 from .statements import dashboard_data, statement_for
 
 
@@ -113,22 +113,31 @@ class QuotaAdmin(admin.ModelAdmin[Quota]):
     def limit(self, row: Quota) -> str:
         return "none" if row.spend_limit_usd is None else f"${row.spend_limit_usd}"
 
+    @staticmethod
+    def _budget(row: Quota) -> Budget:
+        """The row's budget, read once for its four columns (kept on the row, which lives one request)."""
+        cached: Budget | None = getattr(row, "_budget_cache", None)
+        if cached is None:
+            cached = team_budget(row.team)
+            row._budget_cache = cached  # type: ignore[attr-defined]
+        return cached
+
     @admin.display(description="Spent")
     def period_spend(self, row: Quota) -> str:
-        return f"${team_budget(row.team).spent:.2f}"
+        return f"${self._budget(row).spent:.2f}"
 
     @admin.display(description="Left")
     def remaining(self, row: Quota) -> str:
-        left = team_budget(row.team).remaining
+        left = self._budget(row).remaining
         return "no limit" if left is None else f"${left:.2f}"
 
     @admin.display(description="Images")
     def period_images(self, row: Quota) -> int:
-        return team_budget(row.team).images
+        return self._budget(row).images
 
     @admin.display(description="Statement")
     def links(self, row: Quota) -> str:
-        start = team_budget(row.team).starts_on
+        start = self._budget(row).starts_on
         url = reverse("admin:billing_statement", args=[row.team_id, start.isoformat()])
         return format_html('<a href="{}">This period</a>', url)
 
@@ -193,31 +202,26 @@ class QuotaAdmin(admin.ModelAdmin[Quota]):
         }
         return TemplateResponse(request, "admin/billing/dashboard.html", context)
 
-    def _statement_args(self, team_id: int, start: str) -> tuple[Team, dt.date]:
+    def _statement_args(self, team_id: int, start: str) -> tuple[Team, Quota | None, dt.date]:
         team = get_object_or_404(Team, pk=team_id)
-        try:
-            day = dt.date.fromisoformat(start)
-        except ValueError:
-            day = timezone.localdate()
-        quota = Quota.objects.filter(team=team).first()
-        return team, period_start(day, quota.reset_day if quota else 1)
+        quota = quota_of(team)
+        return team, quota, period_for(quota, day_or_today(start, timezone.localdate()))
 
     def statement(self, request: HttpRequest, team_id: int, start: str) -> TemplateResponse:
-        team, first = self._statement_args(team_id, start)
+        team, quota, first = self._statement_args(team_id, start)
         statement = statement_for(team, first)
-        quota = Quota.objects.filter(team=team).first()
         context = {
             **self.admin_site.each_context(request),
             "title": f"Statement: {team.name}, {first:%-d %b} – {statement.last_day:%-d %b %Y}",
             "statement": statement,
             "team": team,
-            "previous": period_start(first - dt.timedelta(days=1), quota.reset_day if quota else 1),
+            "previous": period_for(quota, first - dt.timedelta(days=1)),
             "next": next_period(first),
         }
         return TemplateResponse(request, "admin/billing/statement.html", context)
 
     def statement_csv(self, request: HttpRequest, team_id: int, start: str) -> HttpResponse:
-        team, first = self._statement_args(team_id, start)
+        team, _quota, first = self._statement_args(team_id, start)
         statement = statement_for(team, first)
         response = HttpResponse(statement.csv(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="statement-{team.pk}-{first.isoformat()}.csv"'

@@ -95,6 +95,23 @@ class Quota(models.Model):
     def __str__(self) -> str:
         return f"Budget of {self.team}"
 
+    @property
+    def has_member_limits(self) -> bool:
+        return self.member_daily_spend_usd is not None or self.member_daily_images is not None
+
+    @property
+    def has_limits(self) -> bool:
+        return self.spend_limit_usd is not None or self.image_limit is not None or self.has_member_limits
+
+    def used_percent(self, spent: Decimal, images: int) -> int:
+        """The larger of spend and images used, in percent of the period's limits (0 with none)."""
+        shares = []
+        if self.spend_limit_usd:
+            shares.append(spent / self.spend_limit_usd)
+        if self.image_limit:
+            shares.append(Decimal(images) / self.image_limit)
+        return int(max(shares, default=ZERO) * 100)
+
 
 class SpendPeriod(models.Model):
     """What a team has committed in one period: settled and adjusted spend plus open reservations."""

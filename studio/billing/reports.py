@@ -20,7 +20,6 @@ from django.db.models.functions import Coalesce
 from studio.accounts.models import Team, User
 
 from .models import ZERO, EntryKind, UsageEntry
-from .periods import next_period
 
 CHARGED = Q(kind__in=(EntryKind.SETTLE, EntryKind.ADJUST))
 MONEY_ZERO = Coalesce(Sum("amount_usd"), ZERO)
@@ -88,14 +87,6 @@ def usage(start: dt.date, end: dt.date, *, team: Team | None = None, user: User 
         credits=Coalesce(Sum("amount_usd", filter=Q(kind=EntryKind.ADJUST, amount_usd__lt=0)), ZERO),
         in_progress=Coalesce(Sum("amount_usd", filter=Q(kind=EntryKind.RESERVE, closings__isnull=True)), ZERO),
     )
-    failures = [
-        dict(row)
-        for row in rows.filter(kind__in=(EntryKind.SETTLE, EntryKind.RELEASE))
-        .exclude(reason="succeeded")
-        .values("reason")
-        .annotate(count=Count("pk"), spend=MONEY_ZERO)
-        .order_by("-count", "reason")
-    ]
     return Usage(
         start=start,
         end=end,
@@ -107,12 +98,20 @@ def usage(start: dt.date, end: dt.date, *, team: Team | None = None, user: User 
         by_member=_money(rows.exclude(user_name=""), "user_name"),
         by_project=_money(rows.exclude(project_name=""), "project_name"),
         by_model=_money(rows.exclude(model_id=""), "model_id", "image_size"),
-        failures=failures,
+        failures=failures(rows),
     )
 
 
-def month_range(start: dt.date) -> tuple[dt.date, dt.date]:
-    return start, next_period(start)
+def failures(rows: QuerySet[UsageEntry]) -> list[dict[str, Any]]:
+    """Settles and releases that were not a finished image, by reason: how often, what they cost."""
+    return [
+        {**row, "label": failure_label(row["reason"])}
+        for row in rows.filter(kind__in=(EntryKind.SETTLE, EntryKind.RELEASE))
+        .exclude(reason="succeeded")
+        .values("reason")
+        .annotate(count=Count("pk"), spend=MONEY_ZERO)
+        .order_by("-count", "reason")
+    ]
 
 
 FAILURE_LABELS = {

@@ -79,6 +79,11 @@ def quota_of(team: Team) -> Quota | None:
     return Quota.objects.filter(team=team).first()
 
 
+def period_for(quota: Quota | None, day: dt.date) -> dt.date:
+    """The start of the quota period `day` falls in (teams without a quota: calendar months)."""
+    return period_start(day, quota.reset_day if quota is not None else 1)
+
+
 @dataclass(frozen=True)
 class Budget:
     """Where a team stands in its current period (committed: settled, adjusted and reserved)."""
@@ -88,7 +93,6 @@ class Budget:
     resets_on: dt.date
     spent: Decimal
     images: int
-    warned_percent: int
 
     @property
     def spend_limit(self) -> Decimal | None:
@@ -109,21 +113,26 @@ class Budget:
     @property
     def percent(self) -> int:
         """The larger of spend and images used, in percent of their limits (0 with no limits)."""
-        shares = []
-        if self.spend_limit:
-            shares.append(self.spent / self.spend_limit)
-        if self.image_limit:
-            shares.append(Decimal(self.images) / self.image_limit)
-        return int(max(shares, default=ZERO) * 100)
+        return self.quota.used_percent(self.spent, self.images) if self.quota else 0
 
     @property
     def confirm_above(self) -> Decimal | None:
         return self.quota.confirm_above_usd if self.quota else None
 
+    def cannot_fit(self, cost: Estimate) -> bool:
+        """The send's bound is more than the period has left: it would be refused."""
+        return self.remaining is not None and cost.bound > self.remaining
+
+    def asks_first(self, cost: Estimate) -> bool:
+        """Above the team's confirmation threshold, a send asks first, unless it cannot fit at all
+        (then the refusal says why instead)."""
+        threshold = self.confirm_above
+        return threshold is not None and cost.expected > threshold and not self.cannot_fit(cost)
+
 
 def team_budget(team: Team, today: dt.date | None = None) -> Budget:
     quota = quota_of(team)
-    start = period_start(today or timezone.localdate(), quota.reset_day if quota else 1)
+    start = period_for(quota, today or timezone.localdate())
     counter = SpendPeriod.objects.filter(team=team, starts_on=start).first()
     return Budget(
         quota=quota,
@@ -131,7 +140,6 @@ def team_budget(team: Team, today: dt.date | None = None) -> Budget:
         resets_on=next_period(start),
         spent=counter.spent_usd if counter else ZERO,
         images=counter.images if counter else 0,
-        warned_percent=counter.warned_percent if counter else 0,
     )
 
 

@@ -24,8 +24,9 @@ from studio.accounts.models import Membership, Role, SitePolicy, Team, User
 from studio.accounts.services import audit
 
 from .models import ZERO, EntryKind, MemberDay, Quota, SpendPeriod, UsageEntry
-from .periods import next_period, period_start
+from .periods import next_period
 from .pricing import Estimate, cents
+from .selectors import period_for, quota_of
 
 logger = logging.getLogger("studio.billing")
 
@@ -48,10 +49,14 @@ def quota_for_new_team(team: Team) -> Quota:
     )
 
 
-def _ensure_counters(team: Team, user: User | None, start: dt.date, day: dt.date) -> None:
-    SpendPeriod.objects.bulk_create([SpendPeriod(team=team, starts_on=start)], ignore_conflicts=True)
+def _ensure_member_day(team: Team, user: User | None, day: dt.date) -> None:
     if user is not None:
         MemberDay.objects.bulk_create([MemberDay(team=team, user=user, day=day)], ignore_conflicts=True)
+
+
+def _ensure_counters(team: Team, user: User | None, start: dt.date, day: dt.date) -> None:
+    SpendPeriod.objects.bulk_create([SpendPeriod(team=team, starts_on=start)], ignore_conflicts=True)
+    _ensure_member_day(team, user, day)
 
 
 def _locked[C: (SpendPeriod, MemberDay)](model: type[C], **key: Any) -> C:
@@ -69,19 +74,10 @@ def _locked_counters(
     """The counters a check needs, locked: the next reservation of this team waits for this one.
     The member's row is locked only when the team has daily member limits."""
     period = _locked(SpendPeriod, team=team, starts_on=start)
-    if user is None:
-        return period, None
-    if not member_limits:
-        MemberDay.objects.bulk_create([MemberDay(team=team, user=user, day=day)], ignore_conflicts=True)
+    if user is None or not member_limits:
+        _ensure_member_day(team, user, day)
         return period, None
     return period, _locked(MemberDay, team=team, user=user, day=day)
-
-
-def _limited(quota: Quota | None) -> bool:
-    return quota is not None and any(
-        limit is not None
-        for limit in (quota.spend_limit_usd, quota.image_limit, quota.member_daily_spend_usd, quota.member_daily_images)
-    )
 
 
 def _usd(value: Decimal) -> str:
@@ -130,14 +126,13 @@ def reserve(
 ) -> list[UsageEntry]:
     """Reserve each response's upper bound against the team's quota, or raise QuotaExceeded. Call
     inside the transaction that creates the responses."""
-    quota = Quota.objects.filter(team=team).first()
+    quota = quota_of(team)
     day = timezone.localdate()
-    start = period_start(day, quota.reset_day if quota else 1)
+    start = period_for(quota, day)
     each, count = estimate.bound_each, len(response_ids)
     period: SpendPeriod | None = None
-    if quota is not None and _limited(quota):
-        member_limits = quota.member_daily_spend_usd is not None or quota.member_daily_images is not None
-        period, member = _locked_counters(team, user, start, day, member_limits=member_limits)
+    if quota is not None and quota.has_limits:
+        period, member = _locked_counters(team, user, start, day, member_limits=quota.has_member_limits)
         refusal = _refusal(
             quota=quota,
             period=period,
@@ -265,9 +260,8 @@ def adjust(
     reason = reason.strip()
     if not reason:
         raise ValueError("Say why: an adjustment needs a reason.")
-    quota = Quota.objects.filter(team=team).first()
     day = timezone.localdate()
-    start = period_start(day, quota.reset_day if quota else 1)
+    start = period_for(quota_of(team), day)
     _locked_counters(team, member, start, day)
     entry = UsageEntry.objects.create(
         kind=EntryKind.ADJUST,
@@ -331,12 +325,7 @@ def _maybe_warn(team_id: int, start: dt.date) -> None:
 
 def _warn_if_crossed(quota: Quota, period: SpendPeriod, *, spent: Decimal, images: int, start: dt.date) -> None:
     """Tell the team's admins once per period when it passes 80% and 100% of a limit."""
-    shares = []
-    if quota.spend_limit_usd:
-        shares.append(spent / quota.spend_limit_usd)
-    if quota.image_limit:
-        shares.append(Decimal(images) / quota.image_limit)
-    percent = int(max(shares, default=ZERO) * 100)
+    percent = quota.used_percent(spent, images)
     level = max((mark for mark in WARN_AT if percent >= mark), default=0)
     if level <= period.warned_percent:
         return

@@ -16,7 +16,7 @@ from studio.accounts.models import Team
 
 from .models import ZERO, EntryKind, UsageEntry
 from .periods import next_period
-from .reports import CHARGED, failure_label
+from .reports import CHARGED, failure_label, failures
 
 
 @dataclass(frozen=True)
@@ -138,14 +138,7 @@ def dashboard_data(today: dt.date, days: int) -> Dashboard:
         .annotate(images=Coalesce(Sum("images"), 0))
         .order_by("image_size")
     ]
-    board.failures = [
-        {**row, "label": failure_label(row["reason"])}
-        for row in rows.filter(kind__in=(EntryKind.SETTLE, EntryKind.RELEASE))
-        .exclude(reason="succeeded")
-        .values("reason")
-        .annotate(count=Count("pk"), spend=Coalesce(Sum("amount_usd"), ZERO))
-        .order_by("-count")
-    ]
+    board.failures = failures(rows)
     labels = [(start + dt.timedelta(days=n)).isoformat() for n in range(days)]
     charted = [team["team_id"] for team in board.teams[:TEAMS_CHARTED]]
     per_day: dict[tuple[int | None, str], Decimal] = {

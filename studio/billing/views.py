@@ -19,8 +19,8 @@ from studio.accounts.views import client_ip
 
 from . import reports, services
 from .models import Quota
-from .periods import next_period, period_start
-from .selectors import member_today, quota_of, team_budget
+from .periods import day_or_today, next_period
+from .selectors import member_today, period_for, quota_of, team_budget
 
 
 def _user(request: HttpRequest) -> User:
@@ -35,17 +35,13 @@ def _manager(request: HttpRequest, team_id: int) -> Membership:
     return membership
 
 
-def _period(request: HttpRequest, reset_day: int) -> dt.date:
+def _period(request: HttpRequest, quota: Quota | None) -> dt.date:
     """The period a page shows: ?period=YYYY-MM-DD (any day in it), else the current one."""
-    try:
-        day = dt.date.fromisoformat(request.GET.get("period", ""))
-    except ValueError:
-        day = timezone.localdate()
-    return period_start(day, reset_day)
+    return period_for(quota, day_or_today(request.GET.get("period", ""), timezone.localdate()))
 
 
-def _previous(start: dt.date, reset_day: int) -> dt.date:
-    return period_start(start - dt.timedelta(days=1), reset_day)
+def _previous(start: dt.date, quota: Quota | None) -> dt.date:
+    return period_for(quota, start - dt.timedelta(days=1))
 
 
 @login_required
@@ -54,10 +50,9 @@ def team_usage(request: HttpRequest, team_id: int) -> HttpResponse:
     membership = _manager(request, team_id)
     team = membership.team
     quota = quota_of(team)
-    reset_day = quota.reset_day if quota else 1
-    start = _period(request, reset_day)
+    start = _period(request, quota)
     end = next_period(start)
-    current = start == period_start(timezone.localdate(), reset_day)
+    current = start == period_for(quota, timezone.localdate())
     data = reports.usage(start, end, team=team)
     context = {
         "team": team,
@@ -66,7 +61,7 @@ def team_usage(request: HttpRequest, team_id: int) -> HttpResponse:
         "chart": data.chart(),
         "budget": team_budget(team) if current else None,
         "current": current,
-        "previous": _previous(start, reset_day),
+        "previous": _previous(start, quota),
         "next": end if not current else None,
         "scope": "team",
         "quota": quota,
@@ -97,14 +92,13 @@ def team_confirm_threshold(request: HttpRequest, team_id: int) -> HttpResponse:
 @require_GET
 def team_usage_csv(request: HttpRequest, team_id: int) -> StreamingHttpResponse:
     membership = _manager(request, team_id)
-    quota = quota_of(membership.team)
-    start = _period(request, quota.reset_day if quota else 1)
+    start = _period(request, quota_of(membership.team))
     rows = reports.entries_in(start, next_period(start), team=membership.team)
     return _csv(rows, f"usage-team-{team_id}-{start.isoformat()}.csv")
 
 
 def _month(request: HttpRequest) -> dt.date:
-    return _period(request, 1)
+    return _period(request, None)  # a person's own usage: calendar months
 
 
 @login_required
@@ -113,14 +107,14 @@ def my_usage(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     start = _month(request)
     end = next_period(start)
-    current = start == period_start(timezone.localdate(), 1)
+    current = start == period_for(None, timezone.localdate())
     data = reports.usage(start, end, user=user)
     today = [(team, member_today(team, user)) for team in teams_for_user(user=user)] if current else []
     context = {
         "usage": data,
         "chart": data.chart(),
         "current": current,
-        "previous": _previous(start, 1),
+        "previous": _previous(start, None),
         "next": end if not current else None,
         "scope": "me",
         "today": today,

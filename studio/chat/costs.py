@@ -21,14 +21,8 @@ class SendCost:
     options: GenerationOptions
 
     @property
-    def needs_confirmation(self) -> bool:
-        threshold = self.budget.confirm_above
-        return self.estimate is not None and threshold is not None and self.estimate.expected > threshold
-
-    @property
     def over_budget(self) -> bool:
-        remaining = self.budget.remaining
-        return self.estimate is not None and remaining is not None and self.estimate.bound > remaining
+        return self.estimate is not None and self.budget.cannot_fit(self.estimate)
 
 
 def send_cost(

@@ -327,11 +327,11 @@ def turn_submit(
     except InputTooLong as error:
         raise ChatError(str(error)) from None
     cost = _estimate(choice.model, options, input_tokens, options.count)
-    budget = team_budget(conversation.project.team)
-    threshold, remaining = budget.confirm_above, budget.remaining
-    fits = remaining is None or cost.bound <= remaining  # if it cannot fit, the refusal says so instead
-    if not confirmed and threshold is not None and cost.expected > threshold and fits:
-        raise CostNeedsConfirmation(cost, threshold)
+    if not confirmed:
+        budget = team_budget(conversation.project.team)
+        threshold = budget.confirm_above
+        if threshold is not None and budget.asks_first(cost):
+            raise CostNeedsConfirmation(cost, threshold)
     written: list[str] = []
     try:
         return _turn_create(

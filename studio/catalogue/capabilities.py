@@ -38,16 +38,19 @@ def check_options(model: GeminiModel, options: GenerationOptions) -> None:
         raise InvalidOptions(f"{name} cannot use Google Search grounding. Turn grounding off.")
 
 
+def ratio_value(label: str) -> float:
+    width, height = (int(x) for x in label.split(":"))
+    return width / height
+
+
+def nearest_ratio(labels: list[str], width: int, height: int) -> str:
+    """Of `labels` ("16:9"...), the one nearest to a width x height shape."""
+    return min(labels, key=lambda label: abs(ratio_value(label) - width / height))
+
+
 def closest_aspect_ratio(model: GeminiModel, width: int, height: int) -> str:
     """The model's supported ratio nearest to an image's shape ("auto" follows the first reference)."""
-    target = width / height
-
-    def distance(label: str) -> float:
-        w, h = (int(x) for x in label.split(":"))
-        return abs(w / h - target)
-
-    ratios: list[str] = model.aspect_ratios
-    return min(ratios, key=distance)
+    return nearest_ratio(model.aspect_ratios, width, height)
 
 
 def fit_options(model: GeminiModel, options: GenerationOptions) -> GenerationOptions:

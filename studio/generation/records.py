@@ -196,9 +196,8 @@ def _settle_abandoned(rows: Any) -> int:
         if response.billable:
             images_discard(ImageVersion.objects.filter(response=response))
             entry = ledger.close(response_id=response.pk, billed=True, reason="interrupted")
-            if entry is not None:
-                Response.objects.filter(pk=response.pk).update(cost_usd=entry.amount_usd)
             Response.objects.filter(pk=response.pk).update(
+                cost_usd=entry.amount_usd if entry is not None else response.cost_usd,  # what it was charged
                 status=ResponseStatus.FAILED,
                 error_code="interrupted",
                 error_message=message_for("interrupted"),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -13,7 +13,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
-from studio.billing.reports import failure_label
+from studio.billing.pricing import cents as to_cents
+from studio.catalogue.capabilities import nearest_ratio, ratio_value
 from studio.chat.options import SAFETY_THRESHOLDS
 
 register = template.Library()
@@ -52,7 +53,7 @@ def cents(value: Decimal | None) -> str:
     amount = Decimal(value or 0)
     if Decimal(0) < amount < Decimal("0.01"):
         return "<$0.01"
-    return f"${amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}"
+    return f"${to_cents(amount)}"
 
 
 FINISH_WORDS = {
@@ -75,11 +76,6 @@ FINISH_WORDS = {
 def finish_words(reason: str) -> str:
     """Gemini's finish reason in words (a normal STOP is not shown at all)."""
     return FINISH_WORDS.get(reason, reason.replace("_", " ").capitalize())
-
-
-@register.filter
-def failure_words(reason: str) -> str:
-    return failure_label(reason)
 
 
 @register.filter
@@ -121,10 +117,8 @@ def options_summary(settings: dict[str, Any]) -> str:
 def _ratio_label(width: int, height: int) -> str:
     """An image's shape as a ratio ("16:9"), the common ones recognised, else reduced."""
     known = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "1:8", "8:1"]
-    target = width / height
-    best = min(known, key=lambda label: abs(int(label.split(":")[0]) / int(label.split(":")[1]) - target))
-    w, h = (int(x) for x in best.split(":"))
-    return best if abs(w / h - target) < 0.03 else f"{width}×{height}"
+    best = nearest_ratio(known, width, height)
+    return best if abs(ratio_value(best) - width / height) < 0.03 else f"{width}×{height}"
 
 
 @register.simple_tag

@@ -126,6 +126,7 @@ MATRIX: list[tuple[str, str, dict[str, object]]] = [
 ] + [
     ("compare two", "/c/{conversation}/compare?v={image}&v={image}", all_roles(LOGIN, 404, 200)),
     ("home", "/", all_roles(LOGIN, 200, 200)),
+    ("search", "/search/?q=lighthouse", all_roles(LOGIN, 200, 200)),
     ("your usage", "/usage/", all_roles(LOGIN, 200, 200)),
     ("your usage CSV", "/usage.csv", all_roles(LOGIN, 200, 200)),
     *(

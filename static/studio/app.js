@@ -14,6 +14,47 @@
     area.form.requestSubmit();
   });
 
+  // Ctrl/Cmd+Enter sends from anywhere in the composer (a Settings field too).
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
+    const form = event.target instanceof Element && event.target.closest("#composer");
+    if (!form) return;
+    event.preventDefault();
+    if (window.htmx) window.htmx.process(form);
+    form.requestSubmit();
+  });
+
+  // Single-key shortcuts (listed by "?"), only while no text field has the focus.
+  const typing = (target) => target instanceof Element
+    && Boolean(target.closest("input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]), textarea, select, [contenteditable]"));
+  const branchLink = (which) => {
+    const focusedTurn = document.activeElement instanceof Element && document.activeElement.closest(".turn");
+    const scope = focusedTurn && focusedTurn.querySelector(".branch-switch") ? [focusedTurn] : [];
+    const switches = scope.length ? scope : Array.from(document.querySelectorAll(".branch-switch")).slice(-1);
+    return switches.length ? switches[0].querySelector(`[data-branch-${which}]`) : null;
+  };
+  const SHORTCUTS = {
+    "?": () => { const dialog = document.getElementById("shortcuts"); if (dialog && !dialog.open) dialog.showModal(); },
+    "/": () => {
+      const box = document.querySelector("[data-search-box]");
+      if (box && box.getClientRects().length) box.focus();
+      else window.location.assign("/search/");
+    },
+    p: () => document.querySelector("#composer textarea")?.focus(),
+    n: () => { document.querySelector("#composer [data-new-image]")?.click(); SHORTCUTS.p(); },
+    a: () => document.querySelector("#composer [data-attach]")?.click(),
+    v: () => document.querySelector("[data-shortcut-versions]")?.click(),
+    "[": () => branchLink("previous")?.click(),
+    "]": () => branchLink("next")?.click(),
+  };
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    const action = Object.hasOwn(SHORTCUTS, event.key) ? SHORTCUTS[event.key] : null;
+    if (!action || typing(event.target) || document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    action();
+  });
+
   // A turn can arrive twice (the POST answer and the socket): replace instead of appending again.
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     const fragment = event.detail.fragment;

@@ -19,9 +19,13 @@ def _render(partial: str, context: dict[str, Any]) -> str:
     return render_to_string(f"{PAGE}#{partial}", context)
 
 
-def branch(*, conversation: Conversation, leaf_id: int | None) -> list[BranchStep]:
-    """The turns from the root to `leaf_id` (default: the newest), each with its sibling switcher."""
-    return ConversationTree(conversation_turns(conversation=conversation)).path(leaf_id)
+def branch(*, conversation: Conversation, leaf_id: int | None, through: int | None = None) -> list[BranchStep]:
+    """The turns from the root to `leaf_id` (default: the newest, or the newest below the turn
+    `through`), each with its sibling switcher."""
+    tree = ConversationTree(conversation_turns(conversation=conversation))
+    if leaf_id is None and through in tree.turns:
+        leaf_id = tree.newest_leaf(through)
+    return tree.path(leaf_id)
 
 
 def branch_turn_ids(*, conversation: Conversation, leaf_id: int | None) -> set[int]:

@@ -6,6 +6,7 @@ app_name = "chat"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search_page, name="search"),
     path("p/<int:project_id>/", views.project, name="project"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/turns", views.turn_create, name="turn_create"),

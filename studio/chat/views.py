@@ -25,7 +25,7 @@ from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, default_model
 from studio.generation.history import context_preview
 
-from . import fragments, selectors, services, versions
+from . import fragments, search, selectors, services, versions
 from .branches import BranchStep
 from .costs import SendCost, send_cost
 from .forms import ComposerForm, ProjectForm
@@ -194,8 +194,18 @@ def _composer_context(
 @require_GET
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
-    steps = fragments.branch(conversation=conversation, leaf_id=_leaf(request))
+    # `?turn=` (a search result) opens the newest branch through that turn.
+    through = parse_id(request.GET.get("turn"))
+    steps = fragments.branch(conversation=conversation, leaf_id=_leaf(request), through=through)
     return _conversation_page(request, conversation, membership, steps)
+
+
+@login_required
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    results = search.search(user=_user(request), query=query)
+    return render(request, "chat/search.html", {"results": results, "query": results.query})
 
 
 def composer_form(

@@ -23,6 +23,21 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 @register.filter
+def mark_words(text: str, query: str) -> SafeString:
+    """`text` escaped, with each word of a search `query` it contains wrapped in <mark>."""
+    words = sorted({re.escape(word) for word in (query or "").split() if word}, key=len, reverse=True)
+    if not words:
+        return escape(text or "")
+    pattern = re.compile("|".join(words), re.IGNORECASE)
+    pieces, start = [], 0
+    for match in pattern.finditer(text or ""):
+        pieces += [escape(text[start : match.start()]), f"<mark>{escape(match.group())}</mark>"]
+        start = match.end()
+    pieces.append(escape((text or "")[start:]))
+    return mark_safe("".join(pieces))
+
+
+@register.filter
 def thought_markup(text: str) -> SafeString:
     """Model text is escaped first; only **bold** headings and line breaks become markup."""
     escaped = escape(text or "")

@@ -260,6 +260,86 @@
     return node;
   };
 
+  // The model's reference limits, from the composer (the server checks them again on send).
+  function limits() {
+    const data = composer()?.dataset || {};
+    return {
+      total: Number(data.maxRefs || 14), person: Number(data.maxPeople || 5), object: Number(data.maxObjects || 6),
+      bytes: Number(data.maxBytes || 20 * 1024 * 1024), accept: (data.accept || "").split(",").filter(Boolean),
+      model: data.modelName || "The model",
+    };
+  }
+  const megabytes = (bytes) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  const countRole = (role) => attachments.filter((item) => item.role === role).length;
+  // A new reference is an object while the model takes more objects, else a style.
+  const freeRole = () => (countRole("object") < limits().object ? "object" : "style");
+
+  function trayMessage(text) {  // an empty text hides it
+    const box = composer()?.querySelector("[data-tray-message]");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  // Why this item may not join the tray, in words; "" when it may.
+  function refusal(item) {
+    const limit = limits();
+    if (attachments.length >= limit.total) {
+      return `${limit.model} takes at most ${limit.total} reference images. Remove one to add another.`;
+    }
+    if (item.kind !== "file") return "";
+    const name = item.file.name || "The file";
+    const heic = /\.(heic|heif)$/i.test(name) && limit.accept.includes("image/heic");
+    if (!limit.accept.includes(item.file.type) && !heic) {
+      const kinds = limit.accept.map((type) => type.replace("image/", "").toUpperCase()).join(", ");
+      return `“${name}” is not an image the model reads. Use ${kinds}.`;
+    }
+    if (item.file.size > limit.bytes) {
+      return `“${name}” is ${megabytes(item.file.size)}; the limit is ${megabytes(limit.bytes)} per reference. Resize or compress it.`;
+    }
+    if (item.file.size === 0) return `“${name}” is empty (0 bytes). Attach the image again.`;
+    return "";
+  }
+
+  function attach(item) {
+    const why = refusal(item);
+    if (why) { trayMessage(why); return false; }
+    item.role = freeRole();
+    attachments.push(item);
+    return true;
+  }
+
+  function roleRefusal(role) {
+    const limit = limits();
+    if (role === "person" && countRole("person") > limit.person) {
+      return `${limit.model} keeps at most ${limit.person} people consistent: label this one object or style.`;
+    }
+    if (role === "object" && countRole("object") > limit.object) {
+      return `${limit.model} keeps at most ${limit.object} objects faithful: label this one person or style.`;
+    }
+    return "";
+  }
+
+  // A picture the browser cannot show (HEIC, a damaged file, a missing thumbnail) becomes a labelled
+  // placeholder instead of a broken-image icon with its alt text spilling out.
+  const BROKEN_SCOPE = ".tray, .ref-strip";
+  function showPlaceholder(picture) {
+    const holder = element("span", { className: "img-placeholder", textContent: "No preview" });
+    holder.setAttribute("role", "img");
+    holder.setAttribute("aria-label", `${picture.alt || "Image"}: no preview`);
+    holder.title = picture.alt || "";
+    picture.replaceWith(holder);
+  }
+  document.addEventListener("error", (event) => {
+    const picture = event.target;
+    if (picture instanceof HTMLImageElement && picture.closest(BROKEN_SCOPE)) showPlaceholder(picture);
+  }, true);
+  document.addEventListener("DOMContentLoaded", () => {  // those that failed before this script ran
+    for (const picture of document.querySelectorAll(`:is(${BROKEN_SCOPE}) img`)) {
+      if (picture.complete && picture.naturalWidth === 0) showPlaceholder(picture);
+    }
+  });
+
   function renderTray() {
     const form = composer();
     if (!form) return;
@@ -280,18 +360,31 @@
       role.setAttribute("aria-label", `Role of reference ${position + 1}`);
       for (const [value, label] of ROLES) role.append(element("option", { value, textContent: label }));
       role.value = item.role;
-      role.addEventListener("change", () => { item.role = role.value; });
+      role.addEventListener("change", () => {
+        const previous = item.role;
+        item.role = role.value;
+        const why = roleRefusal(role.value);
+        if (why) { item.role = previous; role.value = previous; }
+        trayMessage(why);
+      });
       const remove = element("button", { type: "button", className: "tray-remove", textContent: "×" });
       remove.setAttribute("aria-label", `Remove reference ${position + 1}`);
       remove.addEventListener("click", () => {
         if (item.url) URL.revokeObjectURL(item.url);
         attachments.splice(position, 1);
+        trayMessage("");
         renderTray();
       });
       const picture = element("img", { src: item.url || item.thumb, alt: `Reference ${position + 1}`, width: 56, height: 56 });
       tray.append(element("div", { className: "tray-item" }, picture, order, role, remove));
     });
-    if (attachments.length) tray.append(element("span", { className: "tray-count muted", textContent: `${attachments.length}/14` }));
+    if (attachments.length) {
+      const total = limits().total;
+      const full = attachments.length >= total;
+      const counter = element("span", { className: `tray-count${full ? " tray-full" : ""}`, textContent: `${attachments.length}/${total}` });
+      counter.title = full ? "The most this model takes" : "References attached";
+      tray.append(counter);
+    }
     input.files = transfer.files;
     costChanged();
   }
@@ -302,8 +395,11 @@
   }
 
   function addFiles(files) {
+    trayMessage("");
     for (const file of files) {
-      attachments.push({ kind: "file", file, url: URL.createObjectURL(file), role: "object" });
+      const item = { kind: "file", file, role: "object" };
+      if (!attach(item)) break;
+      item.url = URL.createObjectURL(file);
     }
     renderTray();
   }
@@ -332,14 +428,15 @@
       return;
     }
     if (target.closest("[data-attach]")) {
-      const picker = element("input", { type: "file", multiple: true, accept: "image/png,image/jpeg,image/webp,image/heic,image/heif" });
+      const picker = element("input", { type: "file", multiple: true, accept: composer()?.dataset.accept || "image/*" });
       picker.addEventListener("change", () => addFiles(picker.files));
       picker.click();
       return;
     }
     const version = target.closest("[data-pick-version]");
     if (version) {
-      attachments.push({ kind: "version", id: version.dataset.pickVersion, thumb: version.dataset.thumb, role: "object" });
+      trayMessage("");
+      attach({ kind: "version", id: version.dataset.pickVersion, thumb: version.dataset.thumb, role: "object" });
       renderTray();
       const details = version.closest("details");
       if (details) details.open = false;

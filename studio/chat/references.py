@@ -62,6 +62,11 @@ class CheckedReference:
     version: ImageVersion | None
 
 
+def accepted_types() -> set[str]:
+    """What an upload may be: HEIC only where Pillow can read it here."""
+    return ACCEPTED | ({"image/heic"} if _heic_readable() else set())
+
+
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
@@ -78,8 +83,7 @@ def _check_upload(upload: UploadedFile[bytes], role: str) -> CheckedReference:
         )
     data = upload.read()
     mime = sniff_mime(data)
-    accepted = ACCEPTED | ({"image/heic"} if _heic_readable() else set())
-    if mime not in accepted:
+    if mime not in accepted_types():
         kinds = "PNG, JPEG, WebP" + (" or HEIC" if _heic_readable() else "")
         raise ReferenceError(f"“{name}” is not an image we accept. Use {kinds}.")
     try:

@@ -33,7 +33,7 @@ from .ids import parse_id, require_id
 from .imagestore import MIME_EXTENSION
 from .models import Conversation, ImageVersion, Response, Turn
 from .options import GenerationOptions, InvalidOptions
-from .references import ReferenceInput
+from .references import MAX_UPLOAD_BYTES, ReferenceInput, accepted_types
 
 
 def _user(request: HttpRequest) -> User:
@@ -187,6 +187,9 @@ def _composer_context(
         "membership": membership,
         "leaf": leaf,
         "versions": selectors.project_versions(project_id=conversation.project_id),
+        # The tray checks these before anything is uploaded; the server checks them again.
+        "reference_max_bytes": MAX_UPLOAD_BYTES,
+        "reference_accept": ",".join(sorted(accepted_types())),
     }
 
 

@@ -90,3 +90,65 @@ def test_sign_up_can_show_the_password(page: Page, studio: LiveStudio) -> None:
     expect(page.get_by_role("button", name="Hide")).to_have_attribute("aria-pressed", "true")
     page.get_by_role("button", name="Hide").click()
     expect(password).to_have_attribute("type", "password")
+
+
+def _png(colour: str = "red") -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _attach(page: Page, *files: dict[str, object]) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Attach images").click()
+    chooser.value.set_files(list(files))  # type: ignore[arg-type]
+
+
+def test_the_tray_refuses_what_the_model_cannot_take_before_any_upload(page: Page, studio: LiveStudio) -> None:
+    sign_up_and_open_conversation(page, studio, username="e2e_tray", project="Tray")
+    posts: list[tuple[str, int]] = []
+    page.on("request", lambda r: posts.append((r.url, len(r.post_data_buffer or b""))) if r.method == "POST" else None)
+    picture = _png()
+    _attach(page, *({"name": f"ref{n}.png", "mimeType": "image/png", "buffer": picture} for n in range(14)))
+    tray = page.locator("[data-tray]")
+    expect(tray.locator(".tray-item")).to_have_count(14)
+    expect(tray.locator(".tray-count")).to_have_text("14/14")
+    expect(tray.locator(".tray-count")).to_have_class("tray-count tray-full")
+    message = page.locator("[data-tray-message]")
+    expect(message).to_be_hidden()
+
+    _attach(page, {"name": "one-more.png", "mimeType": "image/png", "buffer": picture})
+    expect(message).to_contain_text("takes at most 14 reference images. Remove one to add another.")
+    expect(tray.locator(".tray-item")).to_have_count(14)
+
+    page.get_by_role("button", name="Remove reference 14").click()
+    expect(message).to_be_hidden()
+    huge = {"name": "huge.png", "mimeType": "image/png", "buffer": b"\x89PNG" + bytes(21 * 1024 * 1024)}
+    _attach(page, huge)
+    expect(message).to_have_text("“huge.png” is 21.0 MB; the limit is 20.0 MB per reference. Resize or compress it.")
+    _attach(page, {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a picture"})
+    expect(message).to_contain_text("“notes.txt” is not an image the model reads. Use JPEG, PNG, WEBP")
+    expect(tray.locator(".tray-item")).to_have_count(13)
+    expect(tray.locator(".tray-count")).to_have_text("13/14")
+    expect(tray.locator(".tray-count")).to_have_class("tray-count")
+
+    # Six objects by default (the rest are styles); five may be people, a sixth person is refused.
+    roles = [tray.get_by_label(f"Role of reference {n}", exact=True) for n in range(1, 14)]
+    assert [r.input_value() for r in roles].count("object") == 6
+    for role in roles[:5]:
+        role.select_option("person")
+    expect(message).to_be_hidden()
+    roles[5].select_option("person")
+    expect(message).to_contain_text("keeps at most 5 people consistent")
+    expect(roles[5]).to_have_value("object")
+
+    # A file the browser cannot draw gets a labelled placeholder, not a broken-image icon.
+    _attach(page, {"name": "damaged.png", "mimeType": "image/png", "buffer": b"\x89PNG not really"})
+    expect(tray.get_by_role("img", name="Reference 14: no preview")).to_have_text("No preview")
+
+    assert not [url for url, _ in posts if "/turns" in url], "nothing was sent"
+    assert max((size for _, size in posts), default=0) < 100_000, f"no upload left the browser: {posts}"

@@ -10,6 +10,15 @@ from .models import Turn
 
 
 @dataclass(frozen=True)
+class BranchPeek:
+    """What a switcher arrow leads to: the sibling's prompt and the newest image on that branch."""
+
+    prompt: str
+    image_id: int | None
+    turns: int  # how many turns that branch holds from the fork
+
+
+@dataclass(frozen=True)
 class BranchStep:
     """One turn on the shown branch, with where its switcher arrows lead."""
 
@@ -18,6 +27,29 @@ class BranchStep:
     siblings: int
     previous_leaf: int | None  # the newest turn of the previous sibling's branch
     next_leaf: int | None
+    previous_chain: tuple[Turn, ...] = ()  # sibling first, that branch's newest turn last
+    next_chain: tuple[Turn, ...] = ()
+
+    # Read only by the page's switcher, so the tree built for access checks loads no images.
+    @property
+    def previous_peek(self) -> BranchPeek | None:
+        return _peek(self.previous_chain)
+
+    @property
+    def next_peek(self) -> BranchPeek | None:
+        return _peek(self.next_chain)
+
+
+def _peek(chain: tuple[Turn, ...]) -> BranchPeek | None:
+    if not chain:
+        return None
+    image_id = None
+    for turn in reversed(chain):
+        image = next((r.final_image for r in turn.responses.all() if r.final_image is not None), None)
+        if image is not None:
+            image_id = image.pk
+            break
+    return BranchPeek(prompt=chain[0].prompt, image_id=image_id, turns=len(chain))
 
 
 def _parent_turn(turn: Turn) -> int | None:
@@ -44,6 +76,19 @@ class ConversationTree:
             stack.extend(self.children[turn.pk])
         return newest.pk if newest else None
 
+    def _chain(self, top: Turn) -> tuple[Turn, ...]:
+        """From `top` down to the newest turn under it."""
+        leaf = self.newest_leaf(top.pk)
+        chain: list[Turn] = []
+        current = self.turns.get(leaf) if leaf is not None else None
+        while current is not None:
+            chain.append(current)
+            if current.pk == top.pk:
+                break
+            parent = _parent_turn(current)
+            current = self.turns.get(parent) if parent is not None else None
+        return tuple(reversed(chain))
+
     def path(self, leaf_id: int | None) -> list[BranchStep]:
         """Root to `leaf_id` (default: the newest turn), each step with its sibling switcher."""
         if leaf_id not in self.turns:
@@ -65,6 +110,8 @@ class ConversationTree:
                     siblings=len(siblings),
                     previous_leaf=self.newest_leaf(siblings[index - 1].pk) if index > 0 else None,
                     next_leaf=self.newest_leaf(siblings[index + 1].pk) if index + 1 < len(siblings) else None,
+                    previous_chain=self._chain(siblings[index - 1]) if index > 0 else (),
+                    next_chain=self._chain(siblings[index + 1]) if index + 1 < len(siblings) else (),
                 )
             )
         return steps

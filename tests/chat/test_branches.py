@@ -120,6 +120,11 @@ def test_page_shows_the_requested_branch_and_redirects_after_branching(gemini: L
     assert f'id="turn-{new.pk}"'.encode() in branch_page.content
     assert f'id="turn-{turns[1].pk}"'.encode() not in branch_page.content, "step 2 is on the other branch"
     assert b'aria-label="Previous branch"' in branch_page.content and b"2/2" in branch_page.content
+    # The arrow says where it leads: the other branch's prompt, its length and its newest image.
+    peek = branch_page.content.decode().split(f'id="peek-previous-{new.pk}"')[1].split("</a>")[0]
+    step2_image = turns[1].responses.get().final_image
+    assert "“step 2”" in peek and "1 turn on that branch" in peek
+    assert step2_image is not None and f"/media/v/{step2_image.pk}/thumb" in peek
     main_page = client.get(f"/c/{conversation.pk}/?leaf={turns[1].pk}")
     assert f'id="turn-{turns[1].pk}"'.encode() in main_page.content and b"1/2" in main_page.content
 

@@ -125,8 +125,9 @@ def test_a_new_branch_elsewhere_updates_the_shown_switcher(gemini: LiveEmulator)
         messages = await receive_until(socket, "branch-switch")
         update = messages[-1]
         assert update.lstrip().startswith(f'<section id="turn-{second.pk}"'), "the shown turn, replaced in place"
-        assert "1/2" in update and f'href="?leaf={fork.pk}" aria-label="Next branch"' in update
-        assert "in snow" not in "".join(messages), "the other branch's turn is not appended here"
+        assert "1/2" in update and f'href="?leaf={fork.pk}" class="branch-arrow" aria-label="Next branch"' in update
+        assert 'class="branch-peek-prompt">“in snow”' in update, "the arrow says what the new branch holds"
+        assert f'id="turn-{fork.pk}"' not in "".join(messages), "the other branch's turn is not appended here"
         await socket.disconnect()
 
     asyncio.run(scenario())

@@ -16,6 +16,7 @@
 
   // Ctrl/Cmd+Enter sends from anywhere in the composer (a Settings field too).
   document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented) return;  // the prompt's own Enter handler sent it already
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
     const form = event.target instanceof Element && event.target.closest("#composer");
     if (!form) return;

@@ -4,6 +4,9 @@ Settings panel and the Context card (which also has a Close button), and a cance
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.journeys import sign_up_and_open_conversation
@@ -152,3 +155,82 @@ def test_the_tray_refuses_what_the_model_cannot_take_before_any_upload(page: Pag
 
     assert not [url for url, _ in posts if "/turns" in url], "nothing was sent"
     assert max((size for _, size in posts), default=0) < 100_000, f"no upload left the browser: {posts}"
+
+
+def test_shortcuts_a_second_browsers_branch_and_search(browser: Browser, page: Page, studio: LiveStudio) -> None:
+    sign_up_and_open_conversation(page, studio, username="e2e_keys", project="Keys")
+    prompt = page.get_by_label("Prompt")
+    page.locator("#chat-title").click()  # the focus leaves the prompt: letters are shortcuts now
+    page.keyboard.press("?")
+    overlay = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(overlay).to_be_visible()
+    expect(overlay).to_contain_text("Previous or next branch")
+    page.keyboard.press("Escape")
+    expect(overlay).to_be_hidden()
+    page.keyboard.press("p")
+    expect(prompt).to_be_focused()
+
+    for count, text in enumerate(["a lighthouse on a cliff", "make it night"], start=1):
+        prompt.fill(text)
+        prompt.press("Control+Enter")
+        expect(page.locator(".status-succeeded")).to_have_count(count, timeout=30_000)
+    conversation_url = page.url
+
+    # The same person in a second browser (another context: its own cookies and socket) branches.
+    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    other.goto(f"{studio.url}/login/")
+    other.get_by_label("Username").fill("e2e_keys")
+    other.get_by_label("Password").fill("a long enough secret")
+    other.get_by_role("button", name="Log in").click()
+    other.goto(conversation_url)
+    expect(other.locator("#live-status")).to_have_text("Live")
+    other.locator("[data-edit-response]").first.click()
+    other.get_by_label("Prompt").fill("a lighthouse in thick fog")
+    other.get_by_label("Prompt").press("Enter")
+    other.wait_for_url("**?leaf=*")
+    other.context.close()
+
+    switch = page.locator(".branch-switch")
+    expect(switch).to_contain_text("1/2", timeout=15_000)  # live, no reload
+    page.get_by_role("link", name="Next branch").hover()
+    expect(page.locator(".branch-peek").first).to_be_visible()
+    expect(page.locator(".branch-peek").first).to_contain_text("“a lighthouse in thick fog”")
+    page.locator("#chat-title").click()
+    page.keyboard.press("]")
+    page.wait_for_url("**?leaf=*")
+    expect(page.locator(".prompt-text")).to_have_text(["a lighthouse on a cliff", "a lighthouse in thick fog"])
+    page.locator("#chat-title").click()
+    page.keyboard.press("[")
+    expect(page.locator(".prompt-text")).to_have_text(["a lighthouse on a cliff", "make it night"])
+
+    page.locator("#chat-title").click()
+    page.keyboard.press("n")
+    expect(page.locator("#composer-parent")).to_have_text("Starts a new image")
+    expect(prompt).to_be_focused()
+    page.locator("#chat-title").click()
+    page.keyboard.press("v")
+    expect(page).to_have_url(re.compile(r"/versions$"))
+
+    # Search: "/" focuses the header's box; a prompt from the other branch opens at its turn.
+    page.keyboard.press("/")
+    expect(page.get_by_role("searchbox", name="Search everything in your teams")).to_be_focused()
+    page.keyboard.type("fog")
+    page.keyboard.press("Enter")
+    hit = page.locator(".search-hit").filter(has_text="thick fog")
+    expect(hit).to_have_count(1)
+    expect(hit.locator("mark")).to_have_text("fog")
+    hit.click()
+    expect(page.locator(".prompt-text").last).to_have_text("a lighthouse in thick fog")
+    expect(page.locator(".branch-switch")).to_contain_text("2/2")
+
+
+@pytest.mark.console_allows("status of 422")
+def test_a_malformed_setting_shows_its_error(page: Page, studio: LiveStudio) -> None:
+    sign_up_and_open_conversation(page, studio, username="e2e_abc", project="Forms")
+    page.evaluate("document.querySelector('#composer [name=count] option:checked').value = 'abc'")
+    page.get_by_label("Prompt").fill("a teapot")
+    page.get_by_label("Prompt").press("Enter")
+    error = page.locator("#composer .composer-options .field-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("abc")
+    expect(page.get_by_label("Prompt")).to_have_value("a teapot")

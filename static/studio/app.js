@@ -465,22 +465,64 @@
     if (files.length) { event.preventDefault(); addFiles(files); }
   });
 
-  // Version compare: the swipe slider reveals B over A; at most two versions can be ticked.
-  document.addEventListener("input", (event) => {
-    const range = event.target instanceof Element && event.target.closest("[data-swipe-range]");
-    if (!range) return;
-    const top = document.querySelector("[data-swipe-top]");
-    if (top) top.style.clipPath = `inset(0 ${100 - Number(range.value)}% 0 0)`;
+  // Version compare: the divider reveals B over A; drag it on the picture or move it with the keys.
+  function setSwipe(stage, value) {
+    const shown = Math.max(0, Math.min(100, value));
+    stage.querySelector("[data-swipe-top]").style.clipPath = `inset(0 ${100 - shown}% 0 0)`;
+    const divider = stage.querySelector("[data-swipe-divider]");
+    divider.style.left = `${shown}%`;
+    divider.setAttribute("aria-valuenow", String(Math.round(shown)));
+    divider.setAttribute("aria-valuetext", `${Math.round(shown)}% of B shown`);
+  }
+  function frameSwipe(stage) {  // the frame takes the wider of the two shapes, at most 72% of the screen's height
+    const ratios = stage.dataset.sizes.split(" ").map((size) => { const [w, h] = size.split("x").map(Number); return w / h; });
+    const ratio = Math.max(...ratios);
+    stage.style.aspectRatio = String(ratio);
+    stage.style.width = `min(100%, calc(72vh * ${ratio}))`;
+    setSwipe(stage, 50);
+  }
+  document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("[data-swipe]").forEach(frameSwipe));
+  const swipeAt = (stage, clientX) => {
+    const box = stage.getBoundingClientRect();
+    setSwipe(stage, ((clientX - box.left) / box.width) * 100);
+  };
+  document.addEventListener("pointerdown", (event) => {
+    const stage = event.target instanceof Element && event.target.closest("[data-swipe]");
+    if (!stage || event.button !== 0) return;
+    event.preventDefault();  // no mousedown follows: the focus stays on the divider, nothing is selected
+    stage.setPointerCapture(event.pointerId);
+    stage.dataset.dragging = "1";
+    swipeAt(stage, event.clientX);
+    stage.querySelector("[data-swipe-divider]").focus({ preventScroll: true });
+  });
+  document.addEventListener("pointermove", (event) => {
+    const stage = event.target instanceof Element && event.target.closest("[data-swipe]");
+    if (stage && stage.dataset.dragging) swipeAt(stage, event.clientX);
+  });
+  const stopDrag = (event) => {
+    const stage = event.target instanceof Element && event.target.closest("[data-swipe]");
+    if (stage) delete stage.dataset.dragging;
+  };
+  document.addEventListener("pointerup", stopDrag);
+  document.addEventListener("pointercancel", stopDrag);
+  document.addEventListener("keydown", (event) => {
+    const divider = event.target instanceof Element && event.target.closest("[data-swipe-divider]");
+    if (!divider) return;
+    const now = Number(divider.getAttribute("aria-valuenow"));
+    const step = event.shiftKey ? 10 : 2;
+    const moves = {
+      ArrowLeft: now - step, ArrowDown: now - step, ArrowRight: now + step, ArrowUp: now + step,
+      PageDown: now - 10, PageUp: now + 10, Home: 0, End: 100,
+    };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    setSwipe(divider.closest("[data-swipe]"), moves[event.key]);
   });
   document.addEventListener("change", (event) => {
     const pick = event.target instanceof Element && event.target.closest("[data-compare-pick]");
     if (!pick) return;
     const ticked = document.querySelectorAll("[data-compare-pick]:checked");
     if (ticked.length > 2) pick.checked = false;
-  });
-  document.addEventListener("DOMContentLoaded", () => {
-    const range = document.querySelector("[data-swipe-range]");
-    if (range) range.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
   // After sending, focus returns to the prompt. A refused send (422) keeps its attachments.

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from studio.accounts.models import Team, User
+from studio.ops.streaming import download
 
 from . import reports, services
 from .models import PriceVersion, Quota, UsageEntry
@@ -271,6 +272,5 @@ class UsageEntryAdmin(admin.ModelAdmin[UsageEntry]):
             return HttpResponseRedirect(reverse("admin:index"))
         changelist = self.get_changelist_instance(request)
         rows = changelist.get_queryset(request)
-        response = StreamingHttpResponse(reports.csv_lines(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="ledger-{timezone.now():%Y%m%d-%H%M}.csv"'
-        return response
+        name = f"ledger-{timezone.now():%Y%m%d-%H%M}.csv"
+        return download(request, reports.csv_lines(rows), content_type="text/csv; charset=utf-8", filename=name)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from studio.accounts.models import Membership, User
 from studio.accounts.selectors import team_for_member, teams_for_user
 from studio.accounts.views import client_ip
+from studio.ops.streaming import download
 
 from . import reports, services
 from .models import Quota
@@ -94,7 +95,7 @@ def team_usage_csv(request: HttpRequest, team_id: int) -> StreamingHttpResponse:
     membership = _manager(request, team_id)
     start = _period(request, quota_of(membership.team))
     rows = reports.entries_in(start, next_period(start), team=membership.team)
-    return _csv(rows, f"usage-team-{team_id}-{start.isoformat()}.csv")
+    return _csv(request, rows, f"usage-team-{team_id}-{start.isoformat()}.csv")
 
 
 def _month(request: HttpRequest) -> dt.date:
@@ -128,10 +129,8 @@ def my_usage(request: HttpRequest) -> HttpResponse:
 def my_usage_csv(request: HttpRequest) -> StreamingHttpResponse:
     start = _month(request)
     rows = reports.entries_in(start, next_period(start), user=_user(request))
-    return _csv(rows, f"usage-mine-{start.isoformat()}.csv")
+    return _csv(request, rows, f"usage-mine-{start.isoformat()}.csv")
 
 
-def _csv(rows: object, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(reports.csv_lines(rows), content_type="text/csv; charset=utf-8")  # type: ignore[arg-type]
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _csv(request: HttpRequest, rows: object, filename: str) -> StreamingHttpResponse:
+    return download(request, reports.csv_lines(rows), content_type="text/csv; charset=utf-8", filename=filename)  # type: ignore[arg-type]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.storage import default_storage
 
+from .imagestore import MIME_EXTENSION
 from .models import Conversation, ImageVersion
 
 
@@ -90,14 +92,53 @@ def sidecar(image: ImageVersion, parent: ImageVersion | None) -> dict[str, Any]:
     }
 
 
-def lineage_zip(image: ImageVersion) -> bytes:
+CHUNK = 256 * 1024
+
+
+class _Spool(io.RawIOBase):
+    """A write-only, unseekable sink: zipfile writes into it, the generator hands out what piled up."""
+
+    def __init__(self) -> None:
+        self.pending: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.pending.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out, self.pending = b"".join(self.pending), []
+        return out
+
+
+def _files(chain: list[ImageVersion]) -> Iterator[tuple[str, str | None, bytes]]:
+    """(name in the ZIP, storage key to copy or None, inline bytes) for each entry, in order."""
+    for number, version in enumerate(chain, start=1):
+        stem = f"{number:02d}-turn{version.response.turn_id}-image{version.response.index + 1}"
+        yield f"{stem}.{version.extension}", version.storage_key, b""
+        for ref in version.response.turn.references.all():
+            extension = MIME_EXTENSION.get(ref.mime_type, "bin")
+            yield f"{stem}-reference{ref.position + 1}-{ref.role}.{extension}", ref.storage_key, b""
+        parent = chain[number - 2] if number > 1 else None
+        yield f"{stem}.json", None, json.dumps(sidecar(version, parent), indent=2, ensure_ascii=False).encode()
+
+
+def lineage_zip(image: ImageVersion) -> Iterator[bytes]:
+    """The lineage as a ZIP, streamed: each stored file is copied in 256 KB pieces, so memory stays flat
+    whatever the lineage's size (zipfile writes data descriptors when its output cannot seek)."""
     chain = lineage(image)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:  # images are compressed already
-        for number, version in enumerate(chain, start=1):
-            stem = f"{number:02d}-turn{version.response.turn_id}-image{version.response.index + 1}"
-            with default_storage.open(version.storage_key, "rb") as handle:
-                archive.writestr(f"{stem}.{version.extension}", handle.read())
-            parent = chain[number - 2] if number > 1 else None
-            archive.writestr(f"{stem}.json", json.dumps(sidecar(version, parent), indent=2, ensure_ascii=False))
-    return out.getvalue()
+    spool = _Spool()
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED) as archive:  # images are compressed already
+        for name, key, data in _files(chain):
+            with archive.open(name, "w", force_zip64=True) as entry:
+                if key is None:
+                    entry.write(data)
+                else:
+                    with default_storage.open(key, "rb") as handle:
+                        while piece := handle.read(CHUNK):
+                            entry.write(piece)
+                            yield spool.take()
+            yield spool.take()
+    yield spool.take()

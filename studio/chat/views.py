@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,6 +24,7 @@ from studio.accounts.views import client_ip
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, default_model
 from studio.generation.history import context_preview
+from studio.ops.streaming import download
 
 from . import fragments, search, selectors, services, versions
 from .branches import BranchStep
@@ -552,12 +553,10 @@ def version_compare(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def lineage_download(request: HttpRequest, image_id: int) -> HttpResponse:
+def lineage_download(request: HttpRequest, image_id: int) -> StreamingHttpResponse:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
-    response = HttpResponse(versions.lineage_zip(image), content_type="application/zip")
     name = f"studio-lineage-{image.response.turn.conversation_id}-{image.pk}.zip"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return download(request, versions.lineage_zip(image), content_type="application/zip", filename=name)
 
 
 # Google's Search Suggestions must be shown exactly as sent: its own document, its own CSP,

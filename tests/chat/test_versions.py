@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
+import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
-from django.test import Client
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import AsyncClient, Client
+from PIL import Image
 
+from studio.accounts.models import User
 from studio.chat.models import Conversation, Turn
+from studio.chat.references import ReferenceInput
 from studio.chat.versions import conversation_versions, lineage
 from tests.live_emulator import LiveEmulator
 from tests.studio_world import PASSWORD, make_conversation, make_user, run_all, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _upload(name: str) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 80, 40)).save(out, "PNG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
 
 
 def three_edits(name: str) -> tuple[Client, Conversation, list[Turn]]:
@@ -52,7 +65,7 @@ def test_lineage_zip_has_originals_and_sidecars(gemini: LiveEmulator) -> None:
     assert len(chain) == 3 and chain[-1] == last
     download = client.get(f"/media/v/{last.pk}/lineage.zip")
     assert download["Content-Type"] == "application/zip" and "attachment" in download["Content-Disposition"]
-    archive = zipfile.ZipFile(io.BytesIO(download.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     names = archive.namelist()
     assert len(names) == 6 and names[0].startswith("01-") and names[-1].startswith("03-")
     for version, image_name in zip(chain, [n for n in names if not n.endswith(".json")], strict=True):
@@ -65,13 +78,72 @@ def test_lineage_zip_has_originals_and_sidecars(gemini: LiveEmulator) -> None:
     assert first["parent_image_id"] is None
 
 
+def _streamed_zip(user: User, image_id: int, into: Path) -> tuple[int, int]:
+    """Download a lineage through the ASGI handler (as Daphne serves it) into a file; returns the
+    bytes received and the peak Python memory allocated while they streamed."""
+
+    async def fetch() -> tuple[int, int]:
+        client = AsyncClient()
+        await client.aforce_login(user)
+        response = await client.get(f"/media/v/{image_id}/lineage.zip")
+        assert response.status_code == 200 and response.is_async, "an async stream, not a list Django collects"
+        total = 0
+        tracemalloc.start()
+        try:
+            with into.open("wb") as out:
+                async for piece in response.streaming_content:
+                    total += len(piece)
+                    out.write(piece)
+            return total, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    return asyncio.run(fetch())
+
+
+def test_a_20_image_4k_lineage_streams_in_flat_memory_with_its_references(gemini: LiveEmulator, tmp_path: Path) -> None:
+    user = make_user("ivo")
+    conversation = make_conversation(user)
+    turns: list[Turn] = []
+    for step in range(20):
+        parent = turns[-1].responses.get() if turns else None
+        references = [ReferenceInput(role="style", upload=_upload(f"style{step}.png"))] if step in (0, 12) else []
+        turns.append(submit(conversation, user, f"step {step}", parent=parent, references=references, image_size="4K"))
+        run_all()
+    short = turns[1].responses.get().final_images[0]
+    last = turns[-1].responses.get().final_images[0]
+    assert last.width >= 3000, "4K images"
+
+    small_bytes, small_peak = _streamed_zip(user, short.pk, tmp_path / "short.zip")
+    big_bytes, big_peak = _streamed_zip(user, last.pk, tmp_path / "long.zip")
+    assert big_bytes > 8 * small_bytes
+    assert big_peak < small_peak + 2 * 1024 * 1024, f"memory grew with the lineage: {small_peak} -> {big_peak}"
+    assert big_peak < big_bytes / 5, f"{big_peak} bytes held for a {big_bytes}-byte archive"
+
+    with zipfile.ZipFile(tmp_path / "long.zip") as archive:
+        names = archive.namelist()
+        chain = lineage(last)
+        images = [n for n in names if not n.endswith(".json") and "-reference" not in n]
+        assert len(chain) == 20 and len(images) == 20
+        for version, name in zip(chain, images, strict=True):
+            assert hashlib.sha256(archive.read(name)).hexdigest() == version.sha256
+        references = [n for n in names if "-reference" in n]
+        assert references == [
+            f"01-turn{turns[0].pk}-image1-reference1-style.png",
+            f"13-turn{turns[12].pk}-image1-reference1-style.png",
+        ]
+        for name, turn in zip(references, (turns[0], turns[12]), strict=True):
+            assert hashlib.sha256(archive.read(name)).hexdigest() == turn.references.get().sha256
+        assert archive.testzip() is None
+
+
 def test_compare_needs_two_and_checks_access(gemini: LiveEmulator) -> None:
     client, conversation, turns = three_edits("amo")
     a = turns[0].responses.get().final_images[0]
     b = turns[2].responses.get().final_images[0]
     page = client.get(f"/c/{conversation.pk}/compare?v={a.pk}&v={b.pk}")
     assert page.status_code == 200
-    assert f"/media/v/{a.pk}".encode() in page.content and b"data-swipe-range" in page.content
+    assert f"/media/v/{a.pk}".encode() in page.content and b"data-swipe-divider" in page.content
     one = client.get(f"/c/{conversation.pk}/compare?v={a.pk}", follow=True)
     assert b"Pick exactly two versions to compare." in one.content
     stranger = Client()

@@ -108,7 +108,7 @@ def _png(colour: str = "red") -> bytes:
 def _attach(page: Page, *files: dict[str, object]) -> None:
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Attach images").click()
-    chooser.value.set_files(list(files))  # type: ignore[arg-type]
+    chooser.value.set_files(list(files))
 
 
 def test_the_tray_refuses_what_the_model_cannot_take_before_any_upload(page: Page, studio: LiveStudio) -> None:
@@ -234,3 +234,67 @@ def test_a_malformed_setting_shows_its_error(page: Page, studio: LiveStudio) -> 
     expect(error).to_be_visible()
     expect(error).to_contain_text("abc")
     expect(page.get_by_label("Prompt")).to_have_value("a teapot")
+
+
+DRAWN = """() => {
+  const stage = document.querySelector('[data-swipe]').getBoundingClientRect();
+  const layers = [...document.querySelectorAll('[data-swipe] .swipe-layer')].map((img) => {
+    const box = img.getBoundingClientRect();
+    const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
+    const [w, h] = [img.naturalWidth * scale, img.naturalHeight * scale];
+    return { fit: getComputedStyle(img).objectFit, ratio: img.naturalWidth / img.naturalHeight,
+      box: [box.left, box.top, box.width, box.height],
+      drawn: [box.left + (box.width - w) / 2, box.top + (box.height - h) / 2, w, h] };
+  });
+  return { stage: [stage.left, stage.top, stage.width, stage.height], layers,
+    viewport: [innerWidth, innerHeight] };
+}"""
+
+
+def test_swipe_compare_shows_a_wide_and_a_tall_image_whole(page: Page, studio: LiveStudio) -> None:
+    sign_up_and_open_conversation(page, studio, username="e2e_swipe", project="Shapes")
+    prompt = page.get_by_label("Prompt")
+    page.locator("details.composer-options > summary").click()
+    page.get_by_label("Aspect ratio").select_option("16:9")
+    prompt.fill("a wide wheat field")
+    prompt.press("Enter")
+    expect(page.locator(".status-succeeded")).to_have_count(1, timeout=30_000)
+    expect(page.locator("details.composer-options")).to_have_attribute("open", "")  # stays open after a send
+    page.get_by_label("Aspect ratio").select_option("9:16")
+    page.get_by_role("button", name="New image").click()
+    prompt.fill("a tall clock tower")
+    prompt.press("Enter")
+    expect(page.locator(".status-succeeded")).to_have_count(2, timeout=30_000)
+
+    page.get_by_role("link", name="Versions").click()
+    picks = page.locator("[data-compare-pick]")
+    picks.nth(0).check()
+    picks.nth(1).check()
+    page.get_by_role("button", name="Compare").first.click()
+    crumbs = page.get_by_role("navigation", name="Breadcrumb")
+    expect(crumbs.get_by_role("link", name="a wide wheat field")).to_be_visible()  # the conversation's title
+    page.locator("[data-swipe]").scroll_into_view_if_needed()
+    page.wait_for_function("[...document.querySelectorAll('.swipe-layer')].every((i) => i.complete && i.naturalWidth)")
+    seen = page.evaluate(DRAWN)
+    left, top, width, height = seen["stage"]
+    wide, tall = (layer["ratio"] for layer in seen["layers"])
+    assert wide > 1.7 and tall < 0.6, "Gemini's 16:9 and 9:16 sizes"
+    assert width <= seen["viewport"][0] and height <= seen["viewport"][1] * 0.72 + 1
+    for layer in seen["layers"]:
+        assert layer["fit"] == "contain" and layer["box"] == seen["stage"], "both fill the same frame: nothing shifts"
+        x, y, w, h = layer["drawn"]
+        assert x >= left - 0.5 and y >= top - 0.5 and x + w <= left + width + 0.5 and y + h <= top + height + 0.5
+        assert max(w / width, h / height) > 0.99, "each is as large as the frame allows, and whole"
+
+    divider = page.get_by_role("slider", name="Reveal B")
+    page.mouse.move(left + width * 0.25, top + height / 2)
+    page.mouse.down()
+    page.mouse.move(left + width * 0.30, top + height / 2, steps=3)
+    page.mouse.up()
+    expect(divider).to_have_attribute("aria-valuenow", "30")
+    expect(page.locator("[data-swipe-top]")).to_have_attribute("style", re.compile(r"inset\(0px 70% 0px 0px\)"))
+    expect(divider).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(divider).to_have_attribute("aria-valuenow", "28")
+    page.keyboard.press("End")
+    expect(divider).to_have_attribute("aria-valuenow", "100")

@@ -103,7 +103,14 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     page.get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", name="Compare two versions")).to_be_visible()
     expect(page.locator(".compare-side img")).to_have_count(2)
-    page.get_by_label("Reveal B").fill("20")
+    divider = page.get_by_role("slider", name="Reveal B")
+    divider.focus()
+    divider.press("Home")
+    for _ in range(4):
+        divider.press("ArrowRight")
+    divider.press("Shift+ArrowRight")
+    expect(divider).to_have_attribute("aria-valuenow", "18")
+    divider.press("ArrowRight")
     expect(page.locator("[data-swipe-top]")).to_have_attribute("style", "clip-path: inset(0px 80% 0px 0px);")
     page.go_back()
     with page.expect_download() as download_info:

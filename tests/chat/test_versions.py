@@ -9,9 +9,11 @@ import json
 import tracemalloc
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import StreamingHttpResponse
 from django.test import AsyncClient, Client
 from PIL import Image
 
@@ -65,7 +67,7 @@ def test_lineage_zip_has_originals_and_sidecars(gemini: LiveEmulator) -> None:
     assert len(chain) == 3 and chain[-1] == last
     download = client.get(f"/media/v/{last.pk}/lineage.zip")
     assert download["Content-Type"] == "application/zip" and "attachment" in download["Content-Disposition"]
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))  # type: ignore[attr-defined]
     names = archive.namelist()
     assert len(names) == 6 and names[0].startswith("01-") and names[-1].startswith("03-")
     for version, image_name in zip(chain, [n for n in names if not n.endswith(".json")], strict=True):
@@ -86,12 +88,13 @@ def _streamed_zip(user: User, image_id: int, into: Path) -> tuple[int, int]:
         client = AsyncClient()
         await client.aforce_login(user)
         response = await client.get(f"/media/v/{image_id}/lineage.zip")
-        assert response.status_code == 200 and response.is_async, "an async stream, not a list Django collects"
+        streamed = cast(StreamingHttpResponse, response)
+        assert streamed.status_code == 200 and streamed.is_async, "an async stream, not a list Django collects"
         total = 0
         tracemalloc.start()
         try:
             with into.open("wb") as out:
-                async for piece in response.streaming_content:
+                async for piece in streamed.streaming_content:
                     total += len(piece)
                     out.write(piece)
             return total, tracemalloc.get_traced_memory()[1]
@@ -127,12 +130,12 @@ def test_a_20_image_4k_lineage_streams_in_flat_memory_with_its_references(gemini
         assert len(chain) == 20 and len(images) == 20
         for version, name in zip(chain, images, strict=True):
             assert hashlib.sha256(archive.read(name)).hexdigest() == version.sha256
-        references = [n for n in names if "-reference" in n]
-        assert references == [
+        stored_references = [n for n in names if "-reference" in n]
+        assert stored_references == [
             f"01-turn{turns[0].pk}-image1-reference1-style.png",
             f"13-turn{turns[12].pk}-image1-reference1-style.png",
         ]
-        for name, turn in zip(references, (turns[0], turns[12]), strict=True):
+        for name, turn in zip(stored_references, (turns[0], turns[12]), strict=True):
             assert hashlib.sha256(archive.read(name)).hexdigest() == turn.references.get().sha256
         assert archive.testzip() is None
 

@@ -521,8 +521,14 @@
   document.addEventListener("change", (event) => {
     const pick = event.target instanceof Element && event.target.closest("[data-compare-pick]");
     if (!pick) return;
-    const ticked = document.querySelectorAll("[data-compare-pick]:checked");
-    if (ticked.length > 2) pick.checked = false;
+    if (document.querySelectorAll("[data-compare-pick]:checked").length > 2) pick.checked = false;
+    const ticked = Array.from(document.querySelectorAll("[data-compare-pick]:checked"));
+    const status = document.querySelector("[data-compare-status]");
+    if (status) {
+      const names = ticked.map((box) => box.nextElementSibling?.textContent.trim() || "");
+      status.textContent = ticked.length === 2 ? `Compare ${names[0]} with ${names[1]}.`
+        : ticked.length === 1 ? `${names[0]} ticked: tick one more.` : "Tick two versions to compare them.";
+    }
   });
 
   // After sending, focus returns to the prompt. A refused send (422) keeps its attachments.

@@ -76,6 +76,18 @@ class ConversationTree:
             stack.extend(self.children[turn.pk])
         return newest.pk if newest else None
 
+    def leaves(self) -> list[int]:
+        """Every branch's newest turn, in the switcher's order: oldest sibling first, depth first."""
+        found: list[int] = []
+        stack = list(reversed(self.children[None]))
+        while stack:
+            turn = stack.pop()
+            below = self.children[turn.pk]
+            if not below:
+                found.append(turn.pk)
+            stack.extend(reversed(below))
+        return found
+
     def _chain(self, top: Turn) -> tuple[Turn, ...]:
         """From `top` down to the newest turn under it."""
         leaf = self.newest_leaf(top.pk)

@@ -12,7 +12,8 @@ from typing import Any
 from django.core.files.storage import default_storage
 
 from .imagestore import MIME_EXTENSION
-from .models import Conversation, ImageVersion
+from .branches import ConversationTree
+from .models import Conversation, ImageVersion, Turn
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,38 @@ def conversation_versions(*, conversation: Conversation) -> list[Version]:
         parent_number = numbers.get(parent.pk) if parent is not None else None
         versions.append(Version(number=number, image=image, parent=parent, parent_number=parent_number))
     return versions
+
+
+@dataclass(frozen=True)
+class BranchGroup:
+    """The versions a branch adds: the first branch shows all of its own, a later one only those after
+    it forks (its earlier versions are in the group it forks from)."""
+
+    number: int
+    leaf_id: int  # its newest turn: "Open in chat" shows the whole branch
+    versions: list[Version]
+    forks_from: Version | None  # the newest version before the fork, when it has one
+
+
+def branch_groups(*, conversation: Conversation, versions: list[Version]) -> list[BranchGroup]:
+    """`versions` grouped by branch, in the switcher's order (oldest sibling first, depth first)."""
+    turns = list(Turn.objects.filter(conversation=conversation).only("pk", "parent_turn_id", "created_at"))
+    tree = ConversationTree(turns)
+    by_turn: dict[int, list[Version]] = {}
+    for version in versions:
+        by_turn.setdefault(version.image.response.turn_id, []).append(version)
+    groups: list[BranchGroup] = []
+    placed: set[int] = set()
+    for leaf in tree.leaves():
+        path = [step.turn.pk for step in tree.path(leaf)]
+        fresh = [turn_id for turn_id in path if turn_id not in placed]
+        placed.update(fresh)
+        shown = [version for turn_id in fresh for version in by_turn.get(turn_id, [])]
+        if not shown:
+            continue
+        before = [version for turn_id in path[: path.index(fresh[0])] for version in by_turn.get(turn_id, [])]
+        groups.append(BranchGroup(len(groups) + 1, leaf, shown, before[-1] if before else None))
+    return groups
 
 
 def lineage(image: ImageVersion) -> list[ImageVersion]:

@@ -529,10 +529,12 @@ def reference_thumbnail(request: HttpRequest, reference_id: int) -> FileResponse
 @require_GET
 def version_history(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, _ = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    every = versions.conversation_versions(conversation=conversation)
     context = {
         "conversation": conversation,
         "project": conversation.project,
-        "versions": versions.conversation_versions(conversation=conversation),
+        "versions": every,
+        "groups": versions.branch_groups(conversation=conversation, versions=every),
     }
     return render(request, "chat/versions.html", context)
 

@@ -20,7 +20,7 @@ from PIL import Image
 from studio.accounts.models import User
 from studio.chat.models import Conversation, Turn
 from studio.chat.references import ReferenceInput
-from studio.chat.versions import conversation_versions, lineage
+from studio.chat.versions import branch_groups, conversation_versions, lineage
 from tests.live_emulator import LiveEmulator
 from tests.studio_world import PASSWORD, make_conversation, make_user, run_all, submit
 
@@ -170,3 +170,19 @@ def test_project_and_home_pages_show_the_newest_image(gemini: LiveEmulator) -> N
     client.post(f"/c/{conversation.pk}/archive")
     home = client.get("/").content.decode()
     assert "/thumb" not in home and 'class="cover cover-empty"' in home, "archived conversations are not shown"
+
+
+def test_versions_are_grouped_by_branch(gemini: LiveEmulator) -> None:
+    client, conversation, turns = three_edits("gus")
+    user = turns[0].author
+    assert user is not None
+    side = submit(conversation, user, "a blue barn instead", parent=turns[0].responses.get())
+    run_all()
+    groups = branch_groups(conversation=conversation, versions=conversation_versions(conversation=conversation))
+    assert [[v.number for v in g.versions] for g in groups] == [[1, 2, 3], [4]]
+    assert groups[0].forks_from is None and groups[0].leaf_id == turns[2].pk
+    assert groups[1].forks_from is not None and groups[1].forks_from.number == 1 and groups[1].leaf_id == side.pk
+    html = client.get(f"/c/{conversation.pk}/versions").content.decode()
+    assert "Branch 2" in html and "branches off after" in html
+    assert html.index('id="version-') < html.index("Branch 2") < html.rindex('id="version-')
+    assert f'href="/c/{conversation.pk}/?leaf={side.pk}">Open this branch</a>' in html

@@ -56,6 +56,27 @@
     action();
   });
 
+  // Google's search suggestions are an iframe: replacing the element around it would request it
+  // again (and abort the first request) on every update and every socket snapshot. An unchanged
+  // panel is carried over into the new markup with moveBefore, which keeps a frame loaded.
+  function replaceKeepingFrames(existing, incoming) {
+    if (existing.isEqualNode(incoming)) return false;  // nothing changed: leave it be
+    const panels = typeof existing.moveBefore === "function" ? existing.querySelectorAll("aside.grounding[id]") : [];
+    if (!panels.length) { existing.replaceWith(incoming); return true; }
+    const carried = [];
+    for (const panel of panels) {  // the twin leaves before the new markup is live, so it never loads
+      const twin = incoming.querySelector(`#${CSS.escape(panel.id)}`);
+      if (!twin || !twin.isEqualNode(panel)) continue;
+      const mark = document.createElement("template");
+      twin.replaceWith(mark);
+      carried.push([panel, mark]);
+    }
+    existing.before(incoming);
+    for (const [panel, mark] of carried) { mark.parentNode.moveBefore(panel, mark); mark.remove(); }
+    existing.remove();
+    return true;
+  }
+
   // A turn can arrive twice (the POST answer and the socket): replace instead of appending again.
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     const fragment = event.detail.fragment;
@@ -63,8 +84,8 @@
     for (const element of Array.from(fragment.children)) {
       const existing = element.id && document.getElementById(element.id);
       if (existing && existing !== element) {
-        existing.replaceWith(element);
-        window.htmx.process(element);
+        if (replaceKeepingFrames(existing, element)) window.htmx.process(element);
+        else element.remove();
       }
     }
     if (fragment.children.length === 0) event.detail.shouldSwap = false;

@@ -56,6 +56,17 @@ def test_prompt_two_grounded_images_and_reload_mid_generation(page: Page, studio
     expect(page.locator(".grounding .sources li")).to_have_count(6)
     chip = page.frame_locator("iframe.suggestions").first.locator("a.chip").first
     expect(chip).to_contain_text("poster lighthouse dusk")
+
+    # The suggestions are requested once per panel, not again for each socket snapshot or update.
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/grounding/" in r.url else None)
+    page.reload()
+    expect(page.locator("#live-status")).to_have_text("Live")  # the snapshot has been swapped in
+    page.get_by_text("Settings").click()  # and some more socket and htmx traffic
+    page.get_by_label("Images").select_option("1")
+    page.wait_for_timeout(1500)
+    assert sorted(asked) == sorted(set(asked)) and len(asked) == 2, asked
+    expect(page.frame_locator("iframe.suggestions").first.locator("a.chip").first).to_be_visible()
     expect(page.locator("#chat-title")).to_contain_text("a poster of the lighthouse at dusk")
 
 

@@ -113,8 +113,11 @@ def _caption(canvas: Image.Image, spec: ImageSpec) -> None:
     text_size = max(14, unit // 26)
     small_size = max(11, unit // 40)
     lines = textwrap.wrap(spec.prompt or "(no prompt)", width=max(20, int(width / (text_size * 0.55))))[:3]
+    # An edit draws over the caption of the image it edits: its band is nearly opaque, so the
+    # earlier words never show through between the new ones.
+    edit = spec.base is not None
     band = int(len(lines) * text_size * 1.3 + small_size * 2.6)
-    _shade(canvas, (0, height - band, width, height), 0.6)
+    _shade(canvas, (0, height - band, width, height), 0.94 if edit else 0.6)
     draw = ImageDraw.Draw(canvas)
     margin = unit // 40
     y = height - band + small_size // 2

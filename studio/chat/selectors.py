@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -42,12 +42,15 @@ def project_for_member(*, user: User, project_id: int) -> tuple[Project, Members
     return project, membership
 
 
-def conversations_for_project(*, project: Project) -> QuerySet[Conversation]:
-    """Newest first, each with `cover_image_id` (its newest final image) and `image_count`."""
+def conversations_for_project(*, project: Project, viewer: User) -> QuerySet[Conversation]:
+    """Newest first, each with `cover_image_id` (its newest final image) and `image_count`. Someone
+    else's conversation that has no turn yet is their draft, not shown to the team."""
     finals = ImageVersion.objects.finished().filter(response__turn__conversation=OuterRef("pk"))
     counted = finals.order_by().values("response__turn__conversation").annotate(n=Count("pk")).values("n")
+    started = Exists(Turn.objects.filter(conversation=OuterRef("pk")))
     return (
         project.conversations.filter(archived_at__isnull=True)
+        .filter(started | Q(created_by=viewer))
         .annotate(
             cover_image_id=_newest(finals),
             image_count=Coalesce(Subquery(counted[:1], output_field=IntegerField()), 0),

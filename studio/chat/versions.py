@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 
-from .imagestore import MIME_EXTENSION
 from .branches import ConversationTree
+from .imagestore import MIME_EXTENSION
 from .models import Conversation, ImageVersion, Turn
 
 

@@ -152,7 +152,7 @@ def project(request: HttpRequest, project_id: int) -> HttpResponse:
                 return redirect("chat:project", project_id=project.pk)
         except (services.ChatError, InvalidOptions) as error:
             form.add_error(None, str(error))
-    conversations = selectors.conversations_for_project(project=project)
+    conversations = selectors.conversations_for_project(project=project, viewer=user)
     context = {
         "archived_conversations": selectors.archived_conversations(project=project),
         "project": project,

@@ -51,7 +51,7 @@ class BranchGroup:
     number: int
     leaf_id: int  # its newest turn: "Open in chat" shows the whole branch
     versions: list[Version]
-    forks_from: Version | None  # the newest version before the fork, when it has one
+    forks_from: Version | None  # the version its first turn edits (None: it starts a fresh image)
 
 
 def branch_groups(*, conversation: Conversation, versions: list[Version]) -> list[BranchGroup]:
@@ -61,17 +61,17 @@ def branch_groups(*, conversation: Conversation, versions: list[Version]) -> lis
     by_turn: dict[int, list[Version]] = {}
     for version in versions:
         by_turn.setdefault(version.image.response.turn_id, []).append(version)
+    by_image = {version.image.pk: version for version in versions}
     groups: list[BranchGroup] = []
     placed: set[int] = set()
     for leaf in tree.leaves():
-        path = [step.turn.pk for step in tree.path(leaf)]
-        fresh = [turn_id for turn_id in path if turn_id not in placed]
+        fresh = [step.turn.pk for step in tree.path(leaf) if step.turn.pk not in placed]
         placed.update(fresh)
         shown = [version for turn_id in fresh for version in by_turn.get(turn_id, [])]
         if not shown:
             continue
-        before = [version for turn_id in path[: path.index(fresh[0])] for version in by_turn.get(turn_id, [])]
-        groups.append(BranchGroup(len(groups) + 1, leaf, shown, before[-1] if before else None))
+        edits = shown[0].parent.pk if shown[0].parent is not None else None
+        groups.append(BranchGroup(len(groups) + 1, leaf, shown, by_image.get(edits) if groups and edits else None))
     return groups
 
 

@@ -113,14 +113,14 @@ def _caption(canvas: Image.Image, spec: ImageSpec) -> None:
     text_size = max(14, unit // 26)
     small_size = max(11, unit // 40)
     lines = textwrap.wrap(spec.prompt or "(no prompt)", width=max(20, int(width / (text_size * 0.55))))[:3]
-    # An edit draws over the caption of the image it edits: its band is nearly opaque, so the
-    # earlier words never show through between the new ones.
+    # An edit draws over the caption of the image it edits: its band is as tall as any caption
+    # (three lines) and nearly opaque, so no earlier words show through, above or between the new ones.
     edit = spec.base is not None
-    band = int(len(lines) * text_size * 1.3 + small_size * 2.6)
+    band = int((3 if edit else len(lines)) * text_size * 1.3 + small_size * 2.6)
     _shade(canvas, (0, height - band, width, height), 0.94 if edit else 0.6)
     draw = ImageDraw.Draw(canvas)
     margin = unit // 40
-    y = height - band + small_size // 2
+    y = height - int(len(lines) * text_size * 1.3 + small_size * 2.6) + small_size // 2  # text sits at the bottom
     for line in lines:
         draw.text((margin, y), line, fill=(255, 255, 255), font=_font(text_size))
         y += int(text_size * 1.3)

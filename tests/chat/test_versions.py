@@ -183,6 +183,6 @@ def test_versions_are_grouped_by_branch(gemini: LiveEmulator) -> None:
     assert groups[0].forks_from is None and groups[0].leaf_id == turns[2].pk
     assert groups[1].forks_from is not None and groups[1].forks_from.number == 1 and groups[1].leaf_id == side.pk
     html = client.get(f"/c/{conversation.pk}/versions").content.decode()
-    assert "Branch 2" in html and "branches off after" in html
+    assert "Branch 2" in html and "branches from" in html
     assert html.index('id="version-') < html.index("Branch 2") < html.rindex('id="version-')
     assert f'href="/c/{conversation.pk}/?leaf={side.pk}">Open this branch</a>' in html

@@ -72,10 +72,12 @@ def solid_png(width: int, height: int, colour: tuple[int, int, int] = (200, 40, 
     return out.getvalue()
 
 
-def mean_difference(a: bytes, b: bytes) -> float:
-    """Mean absolute per-channel difference of two images at a common small size (0-255)."""
+def mean_difference(a: bytes, b: bytes, region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> float:
+    """Mean absolute per-channel difference of two images at a common small size (0-255), over
+    `region` (left, top, right, bottom as fractions of the image)."""
     size = (64, 64)
-    left = open_image(a).convert("RGB").resize(size)
-    right = open_image(b).convert("RGB").resize(size)
+    box = (int(region[0] * 64), int(region[1] * 64), int(region[2] * 64), int(region[3] * 64))
+    left = open_image(a).convert("RGB").resize(size).crop(box)
+    right = open_image(b).convert("RGB").resize(size).crop(box)
     channels: list[float] = ImageStat.Stat(ImageChops.difference(left, right)).mean
     return sum(channels) / len(channels)

@@ -6,7 +6,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from studio.emulator.imaging import PIXEL_SIZES
+from studio.emulator.imaging import PIXEL_SIZES, ImageSpec, render
 from tests.emulator.calls import (
     MODEL,
     final_image,
@@ -182,7 +182,22 @@ def test_an_edit_visibly_derives_from_the_image_it_edits(client: genai.Client) -
         )
     )
     assert edited != base
-    assert mean_difference(edited, base) < mean_difference(unrelated, base) / 2
+    # Compared above the caption band, which an edit repaints with its own caption.
+    picture = (0.0, 0.0, 1.0, 0.7)
+    assert mean_difference(edited, base, picture) < mean_difference(unrelated, base, picture) / 2
+
+
+def test_an_edits_caption_hides_the_caption_it_covers() -> None:
+    long_prompt = "a lighthouse on a cliff at dusk with fishing boats, gulls, a harbour wall and festival lights"
+    base = render(ImageSpec(prompt=long_prompt, aspect_ratio="1:1", image_size="1K", turn=1, seed=7, fmt="png"))
+    edit = render(ImageSpec(prompt="add snow", aspect_ratio="1:1", image_size="1K", turn=2, seed=8, base=base.data))
+    size = edit.width
+    text, small = size // 26, size // 40
+    three_lines = int(3 * text * 1.3 + small * 2.6)
+    one_line = int(1 * text * 1.3 + small * 2.6)
+    # Where the base's caption was and the edit writes nothing: uniformly dark, no old words.
+    above_new_text = open_image(edit.data).convert("L").crop((0, size - three_lines + 4, size, size - one_line - 4))
+    assert max(above_new_text.getextrema()) < 40, above_new_text.getextrema()
 
 
 def test_async_client(client: genai.Client) -> None:

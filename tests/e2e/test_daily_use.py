@@ -5,6 +5,7 @@ Settings panel and the Context card (which also has a Close button), and a cance
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -211,7 +212,11 @@ def test_shortcuts_a_second_browsers_branch_and_search(browser: Browser, page: P
     page.keyboard.press("v")
     expect(page).to_have_url(re.compile(r"/versions$"))
 
-    # Search: "/" focuses the header's box; a prompt from the other branch opens at its turn.
+    # Search from another conversation: "/" focuses the header's box; the prompt opens at its turn.
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Keys").click()
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator(".empty-chat")).to_be_visible()
+    page.locator("#chat-title").click()
     page.keyboard.press("/")
     expect(page.get_by_role("searchbox", name="Search everything in your teams")).to_be_focused()
     page.keyboard.type("fog")
@@ -220,6 +225,7 @@ def test_shortcuts_a_second_browsers_branch_and_search(browser: Browser, page: P
     expect(hit).to_have_count(1)
     expect(hit.locator("mark")).to_have_text("fog")
     hit.click()
+    expect(page).to_have_url(re.compile(conversation_url.split("?")[0].rstrip("/") + r"/\?turn=\d+#turn-\d+$"))
     expect(page.locator(".prompt-text").last).to_have_text("a lighthouse in thick fog")
     expect(page.locator(".branch-switch")).to_contain_text("2/2")
 
@@ -251,8 +257,8 @@ DRAWN = """() => {
 }"""
 
 
-def test_swipe_compare_shows_a_wide_and_a_tall_image_whole(page: Page, studio: LiveStudio) -> None:
-    sign_up_and_open_conversation(page, studio, username="e2e_swipe", project="Shapes")
+def _wide_and_tall_compared(page: Page) -> dict[str, Any]:
+    """Make a 16:9 and a 9:16 image, compare them, and measure how the swipe frame draws them."""
     prompt = page.get_by_label("Prompt")
     page.locator("details.composer-options > summary").click()
     page.get_by_label("Aspect ratio").select_option("16:9")
@@ -271,20 +277,30 @@ def test_swipe_compare_shows_a_wide_and_a_tall_image_whole(page: Page, studio: L
     picks.nth(0).check()
     picks.nth(1).check()
     page.get_by_role("button", name="Compare").first.click()
-    crumbs = page.get_by_role("navigation", name="Breadcrumb")
-    expect(crumbs.get_by_role("link", name="a wide wheat field")).to_be_visible()  # the conversation's title
     page.locator("[data-swipe]").scroll_into_view_if_needed()
-    page.wait_for_function("[...document.querySelectorAll('.swipe-layer')].every((i) => i.complete && i.naturalWidth)")
-    seen = page.evaluate(DRAWN)
-    left, top, width, height = seen["stage"]
+    for layer in page.locator(".swipe-layer").all():  # (no wait_for_function: the CSP forbids eval)
+        expect(layer).to_have_js_property("complete", True)
+        assert layer.evaluate("img => img.naturalWidth") > 0
+    seen: dict[str, Any] = page.evaluate(DRAWN)
+    _, _, width, height = seen["stage"]
     wide, tall = (layer["ratio"] for layer in seen["layers"])
     assert wide > 1.7 and tall < 0.6, "Gemini's 16:9 and 9:16 sizes"
     assert width <= seen["viewport"][0] and height <= seen["viewport"][1] * 0.72 + 1
+    left, top = seen["stage"][:2]
     for layer in seen["layers"]:
         assert layer["fit"] == "contain" and layer["box"] == seen["stage"], "both fill the same frame: nothing shifts"
         x, y, w, h = layer["drawn"]
         assert x >= left - 0.5 and y >= top - 0.5 and x + w <= left + width + 0.5 and y + h <= top + height + 0.5
         assert max(w / width, h / height) > 0.99, "each is as large as the frame allows, and whole"
+    return seen
+
+
+def test_swipe_compare_shows_a_wide_and_a_tall_image_whole(page: Page, studio: LiveStudio) -> None:
+    sign_up_and_open_conversation(page, studio, username="e2e_swipe", project="Shapes")
+    seen = _wide_and_tall_compared(page)
+    left, top, width, height = seen["stage"]
+    crumbs = page.get_by_role("navigation", name="Breadcrumb")
+    expect(crumbs.get_by_role("link", name="a wide wheat field")).to_be_visible()  # the conversation's title
 
     divider = page.get_by_role("slider", name="Reveal B")
     page.mouse.move(left + width * 0.25, top + height / 2)
@@ -298,3 +314,31 @@ def test_swipe_compare_shows_a_wide_and_a_tall_image_whole(page: Page, studio: L
     expect(divider).to_have_attribute("aria-valuenow", "28")
     page.keyboard.press("End")
     expect(divider).to_have_attribute("aria-valuenow", "100")
+
+
+def test_phone_search_shortcuts_and_compare_fit(browser: Browser, studio: LiveStudio) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    sign_up_and_open_conversation(phone, studio, username="e2e_pocket", project="Pocket search")
+    phone.locator("#chat-title").click()
+    phone.keyboard.press("?")
+    expect(phone.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    assert phone.evaluate(OUTSIDE, 390) == [], "the shortcut list fits the phone"
+    phone.keyboard.press("Escape")
+
+    seen = _wide_and_tall_compared(phone)
+    assert seen["stage"][2] <= 390 - 2 * 16, "the swipe frame fits inside the page's padding"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.evaluate(OUTSIDE, 390) == []
+
+    phone.get_by_role("link", name="Search", exact=True).click()  # the header's search icon
+    box = phone.get_by_role("searchbox", name="Search everything in your teams")
+    expect(box).to_be_focused()
+    box.fill("clock tower")
+    box.press("Enter")
+    hit = phone.locator(".search-hit").filter(has_text="a tall clock tower")
+    expect(hit).to_have_count(1)
+    assert phone.evaluate(OUTSIDE, 390) == []
+    hit.click()
+    expect(phone.locator(".prompt-text").last).to_have_text("a tall clock tower")
+    context.close()

@@ -24,6 +24,7 @@ from studio.chat.models import Conversation, Response, ResponseStatus, Turn
 from studio.chat.services import ChatError
 from studio.generation import records
 from tests.live_emulator import LiveEmulator
+from tests.markers import postgres_only
 from tests.studio_world import make_conversation, make_user, run_all, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,10 +60,7 @@ def test_fifty_concurrent_submits_against_a_limit_of_ten_images_grant_exactly_te
     assert SpendPeriod.objects.get(team=team).images == 10
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SKIPPED LOUDLY: needs DATABASE_URL=PostgreSQL (CI's second run)"
-)
+@postgres_only
 def test_a_worker_killed_mid_generation_ends_settled_or_released_once(gemini: LiveEmulator) -> None:
     user = make_user("kit")
     conversation = make_conversation(user)

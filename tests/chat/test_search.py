@@ -11,6 +11,7 @@ from django.urls import reverse
 from studio.chat import search, services
 from studio.chat.models import Turn
 from studio.chat.templatetags.studio_tags import mark_words
+from tests.markers import postgres_only
 from tests.studio_world import (
     PASSWORD,
     make_conversation,
@@ -106,10 +107,7 @@ def test_marks_are_escaped() -> None:
     assert marked == "&lt;b&gt;<mark>lighthouse</mark>&lt;/b&gt; &amp; <mark>Lighthouse</mark>"
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SKIPPED LOUDLY: needs DATABASE_URL=PostgreSQL (CI's second run)"
-)
+@postgres_only
 def test_postgres_searches_prompts_by_meaning_of_words_through_the_index(gemini: object) -> None:
     ada = make_user("ada")
     conversation = make_conversation(ada)

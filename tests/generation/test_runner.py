@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from studio.chat.models import ImageVersion, Response, ResponseStatus
@@ -19,6 +18,7 @@ from studio.generation import records
 from studio.generation.assembly import build_pipeline
 from studio.generation.runner import Runner, RunnerSettings
 from tests.live_emulator import LiveEmulator
+from tests.markers import postgres_only
 from tests.studio_world import make_conversation, make_user, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,10 +122,7 @@ def test_drain_timeout_hands_work_back(gemini: LiveEmulator) -> None:
     assert not ImageVersion.objects.filter(response=response).exists()
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SKIPPED LOUDLY: needs DATABASE_URL=PostgreSQL (CI's second run)"
-)
+@postgres_only
 def test_two_worker_processes_never_claim_the_same_response() -> None:
     user = make_user("gia")
     conversation = make_conversation(user)

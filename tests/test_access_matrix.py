@@ -255,7 +255,7 @@ async def _socket(path: str, user: Any, session: dict[str, Any] | None = None) -
         if message["type"] == "websocket.close":
             return "closed", message["code"]
         text = message.get("text", "")
-        if 'id="turns"' in text:
+        if 'hx-swap-oob="beforeend:#turns"' in text:
             break
     kind = "snapshot with controls" if "Regenerate" in text else "snapshot read-only"
     await socket.disconnect()

@@ -149,6 +149,24 @@
     if (box && pinned) box.scrollTop = box.scrollHeight;
   };
   document.addEventListener("htmx:oobAfterSwap", follow);
+
+  // Older turns load as the person scrolls up (or with the button), and the view stays where it was.
+  document.addEventListener("scroll", () => {
+    const box = scroller();
+    if (!box || box.scrollTop > 400) return;
+    const more = box.querySelector("[data-older-turns]:not([disabled])");
+    if (more && window.htmx) window.htmx.trigger(more, "studio:older");
+  }, true);
+  let fromBottom = null;
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const box = scroller();
+    if (box && event.detail.target && event.detail.target.id === "older-turns") fromBottom = box.scrollHeight - box.scrollTop;
+  });
+  document.addEventListener("htmx:afterSwap", () => {
+    const box = scroller();
+    if (box && fromBottom !== null) box.scrollTop = box.scrollHeight - fromBottom;
+    fromBottom = null;
+  });
   document.addEventListener("htmx:wsAfterMessage", follow);
   document.addEventListener("DOMContentLoaded", follow);
 
@@ -260,6 +278,16 @@
   setInterval(tickCountdowns, 1000);
 
   // ---- The composer: which image a turn edits, and its reference images -------------------
+
+  // The "Earlier versions" picker's thumbnails load when it is first opened, not with every page.
+  document.addEventListener("toggle", (event) => {
+    const picker = event.target;
+    if (!(picker instanceof HTMLDetailsElement) || !picker.matches("details.picker") || !picker.open) return;
+    for (const picture of picker.querySelectorAll("img[data-src]")) {
+      picture.src = picture.dataset.src;
+      picture.removeAttribute("data-src");
+    }
+  }, true);
 
   // The composer is replaced after each send: a Settings panel the person opened stays open.
   let optionsOpen = false;

@@ -4,7 +4,8 @@ between sibling branches (the 1/3 ‹ › switcher)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from .models import Turn
 
@@ -29,6 +30,7 @@ class BranchStep:
     next_leaf: int | None
     previous_chain: tuple[Turn, ...] = ()  # sibling first, that branch's newest turn last
     next_chain: tuple[Turn, ...] = ()
+    loaded: bool = False  # its turns were loaded whole (responses, images, references) to be shown
 
     # Read only by the page's switcher, so the tree built for access checks loads no images.
     @property
@@ -38,6 +40,34 @@ class BranchStep:
     @property
     def next_peek(self) -> BranchPeek | None:
         return _peek(self.next_chain)
+
+
+def load_steps(
+    steps: list[BranchStep], shown: list[BranchStep], load: Callable[[set[int]], dict[int, Turn]]
+) -> list[BranchStep]:
+    """`steps` with the turns of `shown` (and the branches their switchers preview) loaded whole by
+    one call of `load`, so a page's queries do not grow with the conversation's length."""
+    wanted = {step.turn.pk for step in shown}
+    for step in shown:
+        wanted.update(turn.pk for turn in (*step.previous_chain, *step.next_chain))
+    full = load(wanted) if wanted else {}
+    picked = {step.turn.pk for step in shown}
+
+    def whole(chain: tuple[Turn, ...]) -> tuple[Turn, ...]:
+        return tuple(full.get(turn.pk, turn) for turn in chain)
+
+    return [
+        replace(
+            step,
+            turn=full.get(step.turn.pk, step.turn),
+            previous_chain=whole(step.previous_chain),
+            next_chain=whole(step.next_chain),
+            loaded=True,
+        )
+        if step.turn.pk in picked
+        else step
+        for step in steps
+    ]
 
 
 def _peek(chain: tuple[Turn, ...]) -> BranchPeek | None:

@@ -3,14 +3,15 @@ what a reload shows and what the socket streams cannot drift apart."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Sum
 from django.template.loader import render_to_string
 
-from .branches import BranchStep, ConversationTree
+from .branches import BranchStep, ConversationTree, load_steps
 from .models import Conversation, Response, ResponseStatus, Turn
-from .selectors import conversation_turns, response_with_images
+from .selectors import response_with_images, tree_turns, turns_to_show
 
 PAGE = "chat/conversation.html"
 
@@ -19,29 +20,57 @@ def _render(partial: str, context: dict[str, Any]) -> str:
     return render_to_string(f"{PAGE}#{partial}", context)
 
 
-def branch(*, conversation: Conversation, leaf_id: int | None, through: int | None = None) -> list[BranchStep]:
+NEWEST_SHOWN = 10  # turns a conversation page (and its socket snapshot) renders; older ones on scrolling up
+
+
+def branch(
+    *,
+    conversation: Conversation,
+    leaf_id: int | None,
+    through: int | None = None,
+    newest: int | None = None,
+    before: int | None = None,
+) -> list[BranchStep]:
     """The turns from the root to `leaf_id` (default: the newest, or the newest below the turn
-    `through`), each with its sibling switcher."""
-    tree = ConversationTree(conversation_turns(conversation=conversation))
+    `through`), each with its sibling switcher. The steps to show are loaded whole: all by default,
+    or those before the turn `before`, and of those the `newest` few; the rest are links only."""
+    tree = ConversationTree(tree_turns(conversation=conversation))
     if leaf_id is None and through in tree.turns:
         leaf_id = tree.newest_leaf(through)
-    return tree.path(leaf_id)
+    steps = tree.path(leaf_id)
+    ids = [step.turn.pk for step in steps]
+    shown = steps[: ids.index(before)] if before in ids else steps
+    if newest is not None:
+        shown = shown[-newest:]
+    return load_steps(steps, shown, lambda wanted: turns_to_show(turn_ids=wanted))
+
+
+def shown_steps(steps: list[BranchStep]) -> list[BranchStep]:
+    return [step for step in steps if step.loaded]
 
 
 def branch_turn_ids(*, conversation: Conversation, leaf_id: int | None) -> set[int]:
     """The turns of the branch ending at `leaf_id`, from the tree's links alone (no responses or images
     loaded): for checks on every request, such as a share link's media."""
-    turns = list(Turn.objects.filter(conversation=conversation).only("pk", "parent_turn_id", "created_at"))
-    return {step.turn.pk for step in ConversationTree(turns).path(leaf_id)}
+    return {step.turn.pk for step in ConversationTree(tree_turns(conversation=conversation)).path(leaf_id)}
 
 
 def default_parent(steps: list[BranchStep]) -> Response | None:
-    """New turns continue from the newest finished image on the shown branch."""
-    for step in reversed(steps):
+    """New turns continue from the newest finished image on the shown branch (the steps not loaded
+    are asked in one query, when the loaded ones have none)."""
+    for step in reversed(shown_steps(steps)):
         for response in step.turn.responses.all():
             if response.status == ResponseStatus.SUCCEEDED and response.final_images:
                 return response
-    return None
+    older = [step.turn.pk for step in steps if not step.loaded]
+    if not older:
+        return None
+    return (
+        Response.objects.filter(turn_id__in=older, status=ResponseStatus.SUCCEEDED, images__is_thought=False)
+        .order_by("-turn__created_at", "-turn_id", "index")
+        .prefetch_related("images")
+        .first()
+    )
 
 
 def turn_html(*, step: BranchStep, can_write: bool, append: bool, share: Any = None) -> str:
@@ -69,29 +98,52 @@ def thoughts_html(*, response: Response) -> str:
     return _render("thoughts", {"response": response, "oob": True})
 
 
+SNAPSHOT_MARGIN = timedelta(seconds=5)  # what happened while the page was being rendered is sent again
+
+
+def _changed_since(turn: Turn, moment: datetime) -> bool:
+    if turn.created_at >= moment:
+        return True
+    for response in turn.responses.all():
+        if not response.is_finished:
+            return True  # running or queued: always sent, its state moves on
+        if any(at is not None and at >= moment for at in (response.started_at, response.finished_at)):
+            return True
+    return False
+
+
 class BranchView:
     """What one open page shows: the branch ending at `leaf`, kept current as events arrive."""
 
-    def __init__(self, *, conversation: Conversation, leaf_id: int | None, can_write: bool, share: Any = None) -> None:
-        """`share`: a share link's view (read-only, the link's choices of what to show), or None."""
+    def __init__(
+        self,
+        *,
+        conversation: Conversation,
+        leaf_id: int | None,
+        can_write: bool,
+        share: Any = None,
+        since: datetime | None = None,
+    ) -> None:
+        """`share`: a share link's view (read-only, the link's choices of what to show), or None.
+        `since`: when the page was rendered; its snapshot then holds only what changed after that."""
         self.conversation = conversation
         self.can_write = can_write
         self.share = share
-        self.steps = branch(conversation=conversation, leaf_id=leaf_id)
+        self.since = since - SNAPSHOT_MARGIN if since is not None else None
+        self.steps = branch(conversation=conversation, leaf_id=leaf_id, newest=NEWEST_SHOWN)
 
     @property
     def shown(self) -> set[int]:
         return {step.turn.pk for step in self.steps}
 
     def snapshot(self) -> str:
-        context = {
-            "conversation": self.conversation,
-            "steps": self.steps,
-            "can_write": self.can_write,
-            "oob": True,
-            "share": self.share,
-        }
-        return _render("turn-list", context)
+        """The newest turns of the branch the page may lack or hold in an older state: each replaces
+        its copy on the page, or is appended. Turns the page loaded by scrolling up stay as they are."""
+        steps = shown_steps(self.steps)
+        if self.since is not None:
+            steps = [step for step in steps if _changed_since(step.turn, self.since)]
+        turns = "".join(turn_html(step=step, can_write=self.can_write, append=True, share=self.share) for step in steps)
+        return turns if self.share is not None else turns + title_html(conversation=self.conversation)
 
     def event(self, event: dict[str, Any]) -> str:
         """The fragment for one studio event, read fresh from the database ('' when not on this branch)."""

@@ -94,12 +94,24 @@ def _responses_with_images() -> Any:
     )
 
 
-def conversation_turns(*, conversation: Conversation) -> list[Turn]:
+def tree_turns(*, conversation: Conversation) -> list[Turn]:
+    """Every turn of a conversation with only what the tree needs (links and order): one query, and
+    small whatever the conversation's length."""
     return list(
-        Turn.objects.filter(conversation=conversation)
-        .select_related("author")
-        .prefetch_related(_responses_with_images())
+        Turn.objects.filter(conversation=conversation).only("pk", "conversation_id", "parent_turn_id", "created_at")
     )
+
+
+def turns_to_show(*, turn_ids: set[int]) -> dict[int, Turn]:
+    """The turns a page renders, with everything their partials read, in a fixed number of queries."""
+    turns = (
+        Turn.objects.filter(pk__in=turn_ids)
+        .select_related("author", "parent_response__turn")
+        .prefetch_related(
+            _responses_with_images(), Prefetch("references", queryset=Reference.objects.order_by("position"))
+        )
+    )
+    return {turn.pk: turn for turn in turns}
 
 
 def response_with_images(*, response_id: int) -> Response | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -200,8 +201,34 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
     # `?turn=` (a search result) opens the newest branch through that turn.
     through = parse_id(request.GET.get("turn"))
-    steps = fragments.branch(conversation=conversation, leaf_id=_leaf(request), through=through)
+    steps = fragments.branch(
+        conversation=conversation, leaf_id=_leaf(request), through=through, newest=fragments.NEWEST_SHOWN
+    )
     return _conversation_page(request, conversation, membership, steps)
+
+
+@login_required
+@require_GET
+def older_turns(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The turns before `before` on the branch ending at `leaf`, a page at a time (scrolling up)."""
+    conversation, membership = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    before = require_id(request.GET.get("before"), "before")
+    steps = fragments.branch(
+        conversation=conversation, leaf_id=_leaf(request), before=before, newest=fragments.NEWEST_SHOWN
+    )
+    context = {
+        **_turn_list_context(steps),
+        "conversation": conversation,
+        "can_write": membership.can_write and not selectors.is_archived(conversation),
+        "leaf": steps[-1].turn.pk if steps else None,
+    }
+    return render(request, "chat/conversation.html#older-turns-page", context)
+
+
+def _turn_list_context(steps: list[BranchStep]) -> dict[str, Any]:
+    """The loaded steps to render, and how many turns of the branch come before them."""
+    older = next((index for index, step in enumerate(steps) if step.loaded), 0)
+    return {"steps": fragments.shown_steps(steps), "older": older}
 
 
 @login_required
@@ -228,10 +255,13 @@ def _conversation_page(
     status: int = 200,
     confirm: str = "",
 ) -> HttpResponse:
+    # The socket's snapshot resends what changed after this (less a margin covering the reads above).
+    rendered_at = int(time.time() * 1000)
     context = {
         **_composer_context(conversation, membership, steps, form),
+        **_turn_list_context(steps),
         "project": conversation.project,
-        "steps": steps,
+        "rendered_at": rendered_at,
         "oob": False,
         "confirm": confirm,
     }

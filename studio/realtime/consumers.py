@@ -4,6 +4,7 @@ so the browser's htmx does not retry forever."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,6 +20,16 @@ from .events import conversation_group
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
+
+
+def rendered_at(value: str) -> datetime | None:
+    """The page's render time, sent as milliseconds since the epoch (None when absent or malformed)."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 15):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 class BranchEvents(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
@@ -63,6 +74,7 @@ class ConversationConsumer(BranchEvents):
             conversation=conversation,
             leaf_id=parse_id(leaf),
             can_write=membership.can_write and not is_archived(conversation),
+            since=rendered_at(query.get("since", [""])[0]),
         )
         await self.send(text_data=await database_sync_to_async(self.view.snapshot)())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,7 +17,7 @@ from studio.chat.fragments import branch
 from studio.chat.imagefiles import images_discard
 from studio.chat.models import Conversation, ImageVersion, Reference, ResponseStatus, Turn
 from studio.chat.references import ReferenceInput
-from studio.chat.selectors import conversation_turns
+from studio.chat.selectors import tree_turns
 from studio.chat.services import response_cancel
 from studio.generation.assembly import build_pipeline
 from studio.generation.records import response_claim
@@ -66,7 +67,7 @@ def test_the_tree_and_its_switchers(gemini: LiveEmulator) -> None:
     user, conversation, turns = chain(3, "jana")
     first = turns[0].responses.get()
     side = submit(conversation, user, "side branch", parent=first)
-    tree = ConversationTree(conversation_turns(conversation=conversation))
+    tree = ConversationTree(tree_turns(conversation=conversation))
     newest = tree.path(None)
     assert [s.turn.pk for s in newest] == [turns[0].pk, side.pk], "the newest turn's branch is shown by default"
     assert (newest[1].position, newest[1].siblings, newest[1].previous_leaf, newest[1].next_leaf) == (
@@ -96,9 +97,8 @@ def test_page_shows_the_requested_branch_and_redirects_after_branching(gemini: L
     client = Client()
     client.login(username="lia", password=PASSWORD)
     page = client.get(f"/c/{conversation.pk}/")
-    assert (
-        b"step 2" in page.content
-        and b'ws-connect="/ws/conversations/%d/?leaf=%d"' % (conversation.pk, turns[1].pk) in page.content
+    assert b"step 2" in page.content and re.search(
+        rb'ws-connect="/ws/conversations/%d/\?since=\d{13}&amp;leaf=%d"' % (conversation.pk, turns[1].pk), page.content
     )
     options = {
         "aspect_ratio": "auto",

@@ -342,3 +342,34 @@ def test_phone_search_shortcuts_and_compare_fit(browser: Browser, studio: LiveSt
     hit.click()
     expect(phone.locator(".prompt-text").last).to_have_text("a tall clock tower")
     context.close()
+
+
+def test_scrolling_up_loads_older_turns(page: Page, studio: LiveStudio) -> None:
+    sign_up_and_open_conversation(page, studio, username="e2e_long", project="Long reads")
+    prompt = page.get_by_label("Prompt")
+    for number in range(1, 13):
+        prompt.fill(f"poster number {number}")
+        prompt.press("Enter")
+        expect(page.locator(".turn")).to_have_count(number)
+        expect(page.locator("#composer .composer-send")).to_be_enabled()  # the answer has swapped the composer in
+        expect(prompt).to_have_value("")
+    expect(page.locator(".response-queued, .response-running")).to_have_count(0, timeout=60_000)
+
+    page.reload()
+    expect(page.locator("#live-status")).to_have_text("Live")
+    expect(page.locator(".turn")).to_have_count(10)
+    expect(page.locator(".prompt-text").first).to_have_text("poster number 3")
+    more = page.get_by_role("button", name="Show 2 earlier turns")
+    expect(more).to_be_attached()
+    third = page.locator(f"#{page.locator('.turn').first.get_attribute('id')}")
+    # Where that turn will be once the list is scrolled to its top, before older turns arrive.
+    top_before = third.evaluate(
+        "el => { const box = document.getElementById('chat-scroll');"
+        " return el.getBoundingClientRect().top + box.scrollTop; }"
+    )
+    page.locator("#chat-scroll").evaluate("box => { box.scrollTop = 0; }")
+    expect(page.locator(".turn")).to_have_count(12)
+    expect(page.locator(".prompt-text").first).to_have_text("poster number 1")
+    expect(more).to_have_count(0)
+    top_after = third.evaluate("el => el.getBoundingClientRect().top")
+    assert abs(top_after - top_before) < 80, f"the turn that was on top stays put: {top_before} -> {top_after}"

@@ -4,6 +4,7 @@ and attach references by drag-and-drop, by pasting and by picking an earlier ver
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from PIL import Image
@@ -57,7 +58,12 @@ def test_edit_branch_switch_and_references(page: Page, studio: LiveStudio) -> No
     )
     assert pasted == [True, False], "text pastes normally; an image paste is taken over"
     expect(page.locator(".tray-item")).to_have_count(2)
+    thumbs = page.locator("[data-pick-version] img")
+    assert thumbs.first.get_attribute("src") is None, "not loaded before the picker is opened"
     page.get_by_text("Earlier versions").click()
+    expect(thumbs.first).to_have_attribute("src", re.compile(r"/media/v/\d+/thumb$"))
+    expect(thumbs.first).to_have_js_property("complete", True)
+    assert thumbs.first.evaluate("img => img.naturalWidth") > 0
     page.locator("[data-pick-version]").first.click()
     expect(page.locator(".tray-item")).to_have_count(3)
     expect(page.locator(".tray-count")).to_have_text("3/14")

@@ -170,7 +170,7 @@ def test_the_share_socket_is_live_and_closes_when_revoked(gemini: LiveEmulator) 
         connected, _ = await socket.connect()
         assert connected
         snapshot = await socket.receive_from(timeout=10)
-        assert 'id="turns"' in snapshot and "a lighthouse" in snapshot and "Regenerate" not in snapshot
+        assert 'beforeend:#turns"' in snapshot and "a lighthouse" in snapshot and "Regenerate" not in snapshot
         await sync_to_async(lambda: client_for(owner).post(f"/links/{link.pk}/revoke"))()
         notice = await socket.receive_from(timeout=10)
         assert "This link was revoked" in notice

@@ -281,7 +281,8 @@ class Emulator:
                 await asyncio.Event().wait()
             for index in range(len(answer.events)):
                 if index:
-                    await asyncio.sleep(self._delay(event_ms))
+                    gaps = scenario.event_gaps_ms
+                    await asyncio.sleep(self._delay(gaps[(index - 1) % len(gaps)] if gaps else event_ms))
                 if break_at is not None and index >= break_at:
                     yield f"data: {_dumps(errors.server_fault(break_code).body())}\r\n\r\n"
                     return

@@ -30,6 +30,7 @@ class Scenario:
     retry_after_s: int | None = None
     latency_ms: int | None = None
     event_delay_ms: int | None = None
+    event_gaps_ms: tuple[int, ...] = ()  # uneven gaps between events, used in turn
     stall: bool = False
     thoughts: bool | None = None
     interim_images: int | None = None
@@ -93,6 +94,11 @@ def _apply(s: Scenario, name: str, value: str) -> None:
         s.latency_ms = int(value)
     elif name == "event_delay":
         s.event_delay_ms = int(value)
+    elif name == "gaps":
+        gaps = tuple(int(gap) for gap in value.split("/"))
+        if not gaps or min(gaps) < 0:
+            raise ValueError(value)
+        s.event_gaps_ms = gaps
     elif name == "stall":
         s.stall = True
     elif name == "thoughts":

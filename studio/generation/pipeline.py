@@ -87,6 +87,17 @@ class Progress:
     # What the next write carries: the first event's billing mark, new thoughts, the answer's text.
     pending: dict[str, Any] = field(default_factory=dict)
     stored: dict[str, StoredImage] = field(default_factory=dict)  # by sha256: drafts often equal the final
+    # A batch held back by the flush interval goes out on its own timer, not with the next event
+    # (which may be seconds away); writes are serialised so the timer's never races the stream's.
+    timer: asyncio.Task[None] | None = None
+    writing: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def stop_timer(self) -> None:
+        if self.timer is not None and not self.timer.done():
+            self.timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.timer
+        self.timer = None
 
     @property
     def stored_keys(self) -> list[str]:
@@ -140,6 +151,12 @@ class Pipeline:
 
     async def _run(self, response_id: int) -> None:
         progress = Progress()
+        try:
+            await self._run_job(response_id, progress)
+        finally:
+            await progress.stop_timer()
+
+    async def _run_job(self, response_id: int, progress: Progress) -> None:
         try:
             await self._generate(await db(load_job)(response_id), progress)
         except CatalogueError as error:  # the turn's model left the catalogue, or lost its replacement
@@ -296,22 +313,44 @@ class Pipeline:
         await self._flush(job, progress, force=first)
 
     async def _flush(self, job: Job, progress: Progress, *, force: bool = False) -> None:
-        """Write what is pending: at once for the first event, else at most once per flush interval.
-        Images and the ending carry whatever is pending with them, so nothing waits for long."""
+        """Write what is pending: at once for the first event, else at most once per flush interval;
+        what the interval holds back is written when it ends, by a timer, even if no event follows.
+        Images and the ending carry whatever is pending with them."""
         if not progress.pending:
             return
-        if not force and time.monotonic() - progress.last_flush < self.flush_interval:
+        wait = self.flush_interval - (time.monotonic() - progress.last_flush)
+        if not force and wait > 0:
+            if progress.timer is None or progress.timer.done():
+                progress.timer = asyncio.create_task(self._flush_later(job, progress, wait))
             return
-        await db(records.response_save_progress)(
-            response_id=job.response_id,
-            worker_id=self.worker_id,
-            conversation_id=job.conversation_id,
-            **progress.take_pending(),
-        )
+        async with progress.writing:
+            if not progress.pending:
+                return  # the timer (or an image) wrote it meanwhile
+            await db(records.response_save_progress)(
+                response_id=job.response_id,
+                worker_id=self.worker_id,
+                conversation_id=job.conversation_id,
+                **progress.take_pending(),
+            )
+
+    async def _flush_later(self, job: Job, progress: Progress, wait: float) -> None:
+        await asyncio.sleep(wait)
+        try:
+            await self._flush(job, progress, force=True)
+        except records.LeaseLost:
+            pass  # the stream's own next write finds out too, and ends the run
+        except Exception:  # a failed write of thoughts must not kill the stream; the next write retries it
+            logger.exception("response %s: a timed write of thoughts failed", job.response_id)
 
     async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
         assert part.data is not None
         stored = await asyncio.to_thread(_store_once, progress.stored, part.data, job)
+        async with progress.writing:
+            await self._write_image(job, progress, part, stored)
+        if not part.thought:
+            progress.final_images += 1
+
+    async def _write_image(self, job: Job, progress: Progress, part: OutputPart, stored: StoredImage) -> None:
         fields = progress.take_pending()
         fields.pop("parts", None)  # the image's own write saves the parts, with the image in them
         await db(records.image_version_create)(
@@ -326,8 +365,6 @@ class Pipeline:
             parts=progress.parts,
             **fields,
         )
-        if not part.thought:
-            progress.final_images += 1
 
     # -- endings ------------------------------------------------------------------------------
 
@@ -343,6 +380,7 @@ class Pipeline:
         elif progress.final_images == 0:
             status, code, detail = ResponseStatus.FAILED, "no_image", reason or "none"
         queries = len((progress.grounding or {}).get("web_search_queries") or [])
+        await progress.stop_timer()  # the ending writes whatever is pending itself
         # Everything the stream produced, written whole (pending billing fields included).
         produced = progress.take_pending() | {
             "thoughts_text": progress.thoughts,
@@ -371,6 +409,7 @@ class Pipeline:
         worded = error.kind in {"retry_too_long", "retry_budget"}  # their message is already the detail
         detail = f"{error.code} {error.message}" if error.code and not worded else error.message
         logger.warning("response %s failed: %s (%s)", job.response_id, code, detail)
+        await progress.stop_timer()
         await db(records.response_finish)(
             response_id=job.response_id,
             worker_id=self.worker_id,

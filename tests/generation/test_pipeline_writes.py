@@ -77,3 +77,49 @@ def test_a_crowd_flushes_thoughts_less_often(gemini: LiveEmulator) -> None:
     assert per_response_in_crowd <= per_response_unscaled / 2
     finished = Response.objects.filter(turn__conversation=crowd)
     assert all(r.thoughts_text.count("**") >= 6 for r in finished), "every thought is saved in the end"
+
+
+def _thoughts_length(response_id: int) -> int:
+    return len(Response.objects.get(pk=response_id).thoughts_text)
+
+
+def test_a_held_back_thought_goes_out_on_its_own_timer(gemini: LiveEmulator) -> None:
+    """Thoughts 40 ms apart, then 1.5 s of silence: the second thought is held by the 0.15 s interval,
+    and must reach the page when the interval ends, not when the next event finally arrives."""
+    user = make_user("tess")
+    conversation = make_conversation(user)
+    submit(conversation, user, "a slow lighthouse [[emulator: gaps=40/1500, interim_images=0]]")
+
+    async def scenario() -> list[float]:
+        """When the browsers heard of more thought text, in seconds from the start."""
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel()
+        await layer.group_add(conversation_group(conversation.pk), channel)
+        pipeline = Pipeline(worker_id="timer", gemini=GeminiClient(gemini_settings()), settings=PipelineSettings())
+        loop = asyncio.get_running_loop()
+        grew: list[float] = []
+        known = 0
+
+        async def listen() -> None:
+            nonlocal known
+            while True:
+                event = await layer.receive(channel)
+                length = await db(_thoughts_length)(int(event["response_id"]))
+                if length > known:
+                    known = length
+                    grew.append(loop.time() - started)
+
+        ids = await db(records.response_claim)(worker_id="timer", limit=1, lease_seconds=60)
+        started = loop.time()
+        listener = asyncio.create_task(listen())
+        await pipeline.run(ids[0])
+        await asyncio.sleep(0.2)
+        listener.cancel()
+        return grew
+
+    grew = asyncio.run(scenario())
+    # The first thought at once, the second when the 0.15 s interval ends: well before the 1.5 s gap
+    # is over (without the timer it waited for the next event, 1.5 s later).
+    assert len(grew) >= 3, grew
+    assert grew[1] - grew[0] < 0.5, f"thought text grew at {grew}"

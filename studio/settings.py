@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "django_tasks_db",
     "studio.accounts",
     "studio.catalogue",
     "studio.chat",
@@ -260,6 +261,20 @@ GEMINI_TIMEOUT_S = float(os.environ.get("GEMINI_TIMEOUT_S", "300"))
 
 # The generation runner: inside the web process (embedded) or in `manage.py studio_worker` (external).
 STUDIO_RUNNER = os.environ.get("STUDIO_RUNNER", "embedded")
+# Periodic chores (the storage sweep) run on Django's tasks framework. Embedded: at once, in the
+# runner's thread (no extra service). Scaled: queued in the database (django-tasks-db) for the
+# chores process (`manage.py db_worker`).
+STUDIO_TASKS = os.environ.get("STUDIO_TASKS", "immediate" if STUDIO_RUNNER == "embedded" else "database")
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend"
+        if STUDIO_TASKS == "database"
+        else "django.tasks.backends.immediate.ImmediateBackend"
+    }
+}
+STUDIO_SWEEP_EVERY_S = float(os.environ.get("STUDIO_SWEEP_EVERY_S", "600"))
+# Files younger than this are never swept: a response being written has stored files before its rows.
+STUDIO_SWEEP_GRACE_S = float(os.environ.get("STUDIO_SWEEP_GRACE_S", "3600"))
 STUDIO_RUNNER_CONCURRENCY = int(os.environ.get("STUDIO_RUNNER_CONCURRENCY", "16"))
 STUDIO_LEASE_SECONDS = float(os.environ.get("STUDIO_LEASE_SECONDS", "30"))
 STUDIO_RETRY_BASE_S = float(os.environ.get("STUDIO_RETRY_BASE_S", "1.0"))

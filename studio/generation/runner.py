@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from studio.ops.chores import enqueue_due
 from studio.realtime.events import RUNNER_GROUP, publish_through, sent
 
 from . import records
@@ -68,6 +69,7 @@ class Runner:
         helpers = [
             asyncio.create_task(self._heartbeat_loop(), name="runner-heartbeat"),
             asyncio.create_task(self._reap_loop(), name="runner-reaper"),
+            asyncio.create_task(self._chores_loop(), name="runner-chores"),
             asyncio.create_task(self._listen_for_wakeups(), name="runner-wakeups"),
         ]
         try:
@@ -161,6 +163,15 @@ class Runner:
                     self._wake.set()
             except Exception:
                 logger.exception("runner %s reaper failed", self.worker_id)
+            await asyncio.sleep(self.settings.reap_seconds)
+
+    async def _chores_loop(self) -> None:
+        """Ask for periodic chores when they are due (once across all runners, see ops.chores)."""
+        while True:
+            try:
+                await db(enqueue_due)()
+            except Exception:
+                logger.exception("runner %s could not ask for chores", self.worker_id)
             await asyncio.sleep(self.settings.reap_seconds)
 
     async def _listen_for_wakeups(self) -> None:

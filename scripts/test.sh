@@ -8,6 +8,7 @@ cd "$ROOT"
 # shellcheck source=bootstrap.sh
 source scripts/bootstrap.sh
 source scripts/browser.sh
+source scripts/compose.sh
 run() { "$STUDIO_PYTHON" -m uv run --frozen "$@"; }
 
 PG_URL="${STUDIO_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -18,6 +19,8 @@ trap 'rm -rf "$SCRATCH"' EXIT
 echo "== ruff"
 run ruff check .
 run ruff format --check .
+echo "== docker/compose.yaml"
+docker-compose -f docker/compose.yaml --env-file docker/.env.example config -q
 echo "== mypy"
 STUDIO_VAR_DIR="$SCRATCH/mypy" run mypy
 echo "== pytest: embedded defaults (SQLite, in-memory channel layer; PostgreSQL-only tests run next)"

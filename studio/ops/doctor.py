@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
@@ -157,6 +158,17 @@ def check_channel_layer() -> Finding:
 def check_runners() -> Finding:
     fresh = timezone.now() - dt.timedelta(seconds=settings.STUDIO_LEASE_SECONDS)
     alive = list(RunnerHeartbeat.objects.filter(seen_at__gte=fresh))
+    return _runners_finding(alive)
+
+
+def check_runners_here() -> Finding:
+    """Only the runners on this machine (a worker container's own health)."""
+    fresh = timezone.now() - dt.timedelta(seconds=settings.STUDIO_LEASE_SECONDS)
+    here = f"{socket.gethostname()}:"
+    return _runners_finding(list(RunnerHeartbeat.objects.filter(seen_at__gte=fresh, worker_id__startswith=here)))
+
+
+def _runners_finding(alive: list[RunnerHeartbeat]) -> Finding:
     if not alive:
         return Finding(
             "runners",
@@ -191,19 +203,23 @@ def check_clock() -> Finding:
     return Finding("clock", True, f"within {skew:.2f} s of the database")
 
 
-def run_checks(*, runners: bool = True) -> list[Finding]:
-    checks: list[Callable[[], Finding | list[Finding]]] = [
-        check_database,
-        check_storage,
-        check_channel_layer,
-        check_gemini,
-        check_clock,
-    ]
-    if runners:
-        checks.append(check_runners)
+CHECKS: dict[str, Callable[[], Finding | list[Finding]]] = {
+    "database": check_database,
+    "storage": check_storage,
+    "channel_layer": check_channel_layer,
+    "gemini": check_gemini,
+    "clock": check_clock,
+    "runners": check_runners,
+    "runners_here": check_runners_here,
+}
+
+
+def run_checks(*, runners: bool = True, only: Iterable[str] = ()) -> list[Finding]:
+    """Every check (the runners' heartbeat unless `runners` is False), or just those named in `only`."""
+    names = list(only) or [name for name in CHECKS if name != "runners_here" and (runners or name != "runners")]
     findings: list[Finding] = []
-    for check in checks:
-        result = check()
+    for name in names:
+        result = CHECKS[name]()
         findings.extend(result if isinstance(result, list) else [result])
     return findings
 

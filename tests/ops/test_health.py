@@ -3,10 +3,13 @@ channel layer (Redis) or storage cannot be reached, or the embedded runner has s
 
 from __future__ import annotations
 
+import io
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -63,3 +66,15 @@ def test_readyz_wants_a_recent_runner_heartbeat_when_the_runner_is_embedded(sett
     settings.STUDIO_RUNNER = "external"
     assert "runners" not in Client().get("/readyz").json()["checks"], "a web process without a runner"
     assert Client().get("/readyz?runners=1").json()["checks"]["runners"] is True
+
+
+def test_a_worker_containers_health_is_its_own_heartbeat() -> None:
+    now = timezone.now()
+    RunnerHeartbeat.objects.create(worker_id="another-host:7:abcd", started_at=now, seen_at=now, concurrency=16)
+    with pytest.raises(CommandError, match="runners"):
+        call_command("studio_doctor", "--only", "runners_here", stdout=io.StringIO())
+    here = f"{socket.gethostname()}:42:beef"
+    RunnerHeartbeat.objects.create(worker_id=here, started_at=now, seen_at=now, concurrency=16)
+    out = io.StringIO()
+    call_command("studio_doctor", "--only", "runners_here", "--only", "database", stdout=out)
+    assert out.getvalue().count("ok  ") == 2 and "gemini" not in out.getvalue().lower()

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from studio.ops.doctor import run_checks, summary
+from studio.ops.doctor import CHECKS, run_checks, summary
 
 
 class Command(BaseCommand):
@@ -14,9 +14,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-runners", action="store_true", help="skip the runner heartbeat check")
+        parser.add_argument(
+            "--only", action="append", choices=sorted(CHECKS), default=[], help="run just this check (repeatable)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        findings = run_checks(runners=not options["no_runners"])
+        findings = run_checks(runners=not options["no_runners"], only=options["only"])
         for finding in findings:
             self.stdout.write(finding.line())
         if any(not f.ok for f in findings):

@@ -205,19 +205,25 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missi
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 STORAGE_BACKEND = os.environ.get("STUDIO_STORAGE", "local")  # local | s3
+# S3, MinIO or R2: a private bucket (no ACLs, every URL signed), never overwriting a key, objects
+# cached for good by whoever may fetch them (keys never change). Originals and downloads are
+# answered by the access-checked URLs with a short-lived signed redirect, signed for the endpoint
+# browsers reach (AWS_S3_PUBLIC_ENDPOINT_URL, when it differs from the one the servers use).
+S3_OPTIONS: dict[str, object] = {
+    "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", "studio"),
+    "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+    "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+    "default_acl": None,
+    "querystring_auth": True,
+    "querystring_expire": 300,
+    "signature_version": "s3v4",
+    "file_overwrite": False,
+    "object_parameters": {"CacheControl": "private, max-age=31536000, immutable"},
+}
+S3_PUBLIC_ENDPOINT_URL = os.environ.get("AWS_S3_PUBLIC_ENDPOINT_URL") or os.environ.get("AWS_S3_ENDPOINT_URL") or ""
+STUDIO_SIGNED_URL_SECONDS = int(os.environ.get("STUDIO_SIGNED_URL_SECONDS", "300"))
 if STORAGE_BACKEND == "s3":
-    _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", "studio"),
-            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
-            "default_acl": None,
-            "querystring_auth": True,
-            "querystring_expire": 300,
-            "file_overwrite": False,
-        },
-    }
+    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": S3_OPTIONS}
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
 STORAGES = {
@@ -232,7 +238,13 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:", "blob:"],
+    # Originals redirect to signed bucket URLs when storage is S3.
+    "img-src": [
+        CSP.SELF,
+        "data:",
+        "blob:",
+        *([S3_PUBLIC_ENDPOINT_URL or "https://*.amazonaws.com"] if STORAGE_BACKEND == "s3" else []),
+    ],
     "connect-src": [CSP.SELF],
     "frame-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],

@@ -8,8 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -33,6 +32,7 @@ from .costs import SendCost, send_cost
 from .forms import ComposerForm, ProjectForm
 from .ids import parse_id, require_id
 from .imagestore import MIME_EXTENSION
+from .mediafiles import stored_file
 from .models import Conversation, ImageVersion, Response, Turn
 from .options import GenerationOptions, InvalidOptions
 from .references import MAX_UPLOAD_BYTES, ReferenceInput, accepted_types
@@ -489,22 +489,6 @@ def conversation_delete(request: HttpRequest, conversation_id: int) -> HttpRespo
 
 # -- media: every image URL checks team membership -----------------------------------------------
 
-IMMUTABLE = "private, max-age=31536000, immutable"
-
-
-def stored_file(key: str, content_type: str, *, filename: str | None = None) -> FileResponse:
-    """A stored image file, cached for good (its key never changes), never sniffed."""
-    try:
-        handle = default_storage.open(key, "rb")
-    except FileNotFoundError:
-        raise Http404("The image file is missing from storage.") from None
-    response = FileResponse(
-        handle, content_type=content_type, as_attachment=filename is not None, filename=filename or ""
-    )
-    response["Cache-Control"] = IMMUTABLE
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
 
 def _download_name(image: ImageVersion, extension: str) -> str:
     return f"studio-{image.response.turn.conversation_id}-{image.response_id}-{image.pk}.{extension}"
@@ -512,28 +496,28 @@ def _download_name(image: ImageVersion, extension: str) -> str:
 
 @login_required
 @require_GET
-def image_original(request: HttpRequest, image_id: int) -> FileResponse:
+def image_original(request: HttpRequest, image_id: int) -> HttpResponseBase:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
     filename = _download_name(image, image.extension) if request.GET.get("download") else None
-    return stored_file(image.storage_key, image.mime_type, filename=filename)
+    return stored_file(image.storage_key, image.mime_type, filename=filename, redirect=True)
 
 
 @login_required
 @require_GET
-def image_thumbnail(request: HttpRequest, image_id: int) -> FileResponse:
+def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponseBase:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
     return stored_file(image.thumbnail_key, "image/webp")
 
 
 @login_required
 @require_GET
-def image_rendition(request: HttpRequest, image_id: int) -> FileResponse:
+def image_rendition(request: HttpRequest, image_id: int) -> HttpResponseBase:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
     if not image.rendition_key:
         raise Http404("This image has no converted copy; download the original.")
     extension = MIME_EXTENSION[image.rendition_mime_type]
     filename = _download_name(image, extension) if request.GET.get("download") else None
-    return stored_file(image.rendition_key, image.rendition_mime_type, filename=filename)
+    return stored_file(image.rendition_key, image.rendition_mime_type, filename=filename, redirect=True)
 
 
 @login_required
@@ -550,7 +534,7 @@ def next_call_context(request: HttpRequest, conversation_id: int) -> HttpRespons
 
 @login_required
 @require_GET
-def reference_thumbnail(request: HttpRequest, reference_id: int) -> FileResponse:
+def reference_thumbnail(request: HttpRequest, reference_id: int) -> HttpResponseBase:
     reference = selectors.reference_for_member(user=_user(request), reference_id=reference_id)
     return stored_file(reference.thumbnail_key, "image/webp")
 

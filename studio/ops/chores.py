@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.tasks import task
 from django.utils import timezone
 
@@ -24,15 +24,16 @@ SWEPT = "conversations"  # every stored image and reference lives below this fol
 BATCH = 500
 
 
-def stored_files(folder: str = SWEPT) -> Iterator[str]:
+def stored_files(folder: str = SWEPT, *, storage: Storage | None = None) -> Iterator[str]:
     """Every file key below `folder`, walking the storage (local folders or a bucket's prefixes)."""
-    if not default_storage.exists(folder) and settings.STORAGE_BACKEND == "local":
+    storage = storage or default_storage
+    if isinstance(storage, FileSystemStorage) and not storage.exists(folder):
         return
-    folders, files = default_storage.listdir(folder)
+    folders, files = storage.listdir(folder)
     for name in files:
         yield f"{folder}/{name}"
     for name in folders:
-        yield from stored_files(f"{folder}/{name}")
+        yield from stored_files(f"{folder}/{name}", storage=storage)
 
 
 def sweep(*, grace: dt.timedelta, now: dt.datetime | None = None) -> list[str]:

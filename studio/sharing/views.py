@@ -21,8 +21,9 @@ from studio.accounts.views import client_ip, safe_next
 from studio.chat import fragments
 from studio.chat import selectors as chat_selectors
 from studio.chat.ids import parse_id, require_id
+from studio.chat.mediafiles import stored_file
 from studio.chat.models import ImageVersion, Project, Reference, Response
-from studio.chat.views import SUGGESTIONS_CSP, stored_file, suggestions_document
+from studio.chat.views import SUGGESTIONS_CSP, suggestions_document
 
 from . import selectors, services
 from .models import ShareLink
@@ -142,9 +143,9 @@ def shared_media(request: HttpRequest, token: str, kind: str, pk: int) -> HttpRe
         raise Http404("Downloads are not allowed on this link")
     if kind == "image":
         name = f"shared-{image.pk}.{image.extension}" if download else None
-        return stored_file(image.storage_key, image.mime_type, filename=name)
+        return stored_file(image.storage_key, image.mime_type, filename=name, redirect=True)
     if kind == "rendition" and image.rendition_key:
-        return stored_file(image.rendition_key, image.rendition_mime_type)
+        return stored_file(image.rendition_key, image.rendition_mime_type, redirect=True)
     raise Http404("No such file")
 
 

@@ -76,7 +76,9 @@ def main() -> None:
     conversation = services.conversation_create(project=project, membership=membership, user=user)
     client = Client()
     client.force_login(user)
-    print(f"{'turns':>5} {'page KB':>8} {'queries':>8} {'render ms':>10} {'snapshot KB':>12} {'idle reconnect B':>17} {'versions KB':>12}")
+    columns = ("turns", "page KB", "queries", "render ms", "snapshot KB", "idle reconnect B", "versions KB")
+    widths = (5, 8, 8, 10, 12, 17, 12)
+    print(" ".join(f"{name:>{width}}" for name, width in zip(columns, widths, strict=True)))
     try:
         for turns in LENGTHS:
             grow(conversation, membership, turns)

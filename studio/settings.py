@@ -288,6 +288,10 @@ STUDIO_SWEEP_EVERY_S = float(os.environ.get("STUDIO_SWEEP_EVERY_S", "600"))
 # Files younger than this are never swept: a response being written has stored files before its rows.
 STUDIO_SWEEP_GRACE_S = float(os.environ.get("STUDIO_SWEEP_GRACE_S", "3600"))
 STUDIO_RUNNER_CONCURRENCY = int(os.environ.get("STUDIO_RUNNER_CONCURRENCY", "16"))
+# Fair scheduling (generation/fairness.py): concurrent Gemini calls across all workers (the Gemini
+# project's rate limits), and per team; 0 means no cap.
+STUDIO_GEMINI_CONCURRENCY = int(os.environ.get("STUDIO_GEMINI_CONCURRENCY", "0"))
+STUDIO_TEAM_CONCURRENCY = int(os.environ.get("STUDIO_TEAM_CONCURRENCY", "0"))
 STUDIO_LEASE_SECONDS = float(os.environ.get("STUDIO_LEASE_SECONDS", "30"))
 STUDIO_RETRY_BASE_S = float(os.environ.get("STUDIO_RETRY_BASE_S", "1.0"))
 # Retries: the server's hint (RetryInfo, Retry-After) when it gives one, else exponential backoff with

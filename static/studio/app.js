@@ -128,7 +128,19 @@
   document.addEventListener("htmx:sendError", () => {
     notice("Could not reach the studio. Check your connection and try again; nothing was sent.");
   });
-  document.addEventListener("htmx:beforeRequest", () => notice(""));
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (!(event.detail.elt instanceof Element && event.detail.elt.hasAttribute("data-queue-url"))) notice("");
+  });
+
+  // Queued images say where they stand ("3 in line"), asked every few seconds while any waits.
+  function pollQueue() {
+    const chat = document.querySelector("[data-queue-url]");
+    const ids = Array.from(document.querySelectorAll(".response-queued"), (e) => e.id.replace("response-", ""));
+    if (!chat || !ids.length || !window.htmx) return;
+    window.htmx.ajax("GET", `${chat.dataset.queueUrl}?ids=${ids.slice(0, 200).join(",")}`, { source: chat, swap: "none" });
+  }
+  setInterval(pollQueue, 3000);
+  document.addEventListener("DOMContentLoaded", pollQueue);
   if (noticeBox) noticeBox.querySelector(".notice-close").addEventListener("click", () => notice(""));
 
   // A title set by the first prompt or a rename arrives as fragments; the tab follows the heading.

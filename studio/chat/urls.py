@@ -11,6 +11,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/turns", views.turn_create, name="turn_create"),
     path("c/<int:conversation_id>/older", views.older_turns, name="older_turns"),
+    path("c/<int:conversation_id>/queue", views.queue_positions, name="queue_positions"),
     path("c/<int:conversation_id>/estimate", views.composer_estimate, name="composer_estimate"),
     path("c/<int:conversation_id>/rename", views.conversation_rename, name="conversation_rename"),
     path("c/<int:conversation_id>/archive", views.conversation_archive, name="conversation_archive"),

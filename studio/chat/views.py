@@ -23,6 +23,7 @@ from studio.accounts.selectors import teams_for_user, writable_teams
 from studio.accounts.views import client_ip
 from studio.catalogue.models import GeminiModel
 from studio.catalogue.selectors import CatalogueError, default_model
+from studio.generation import fairness
 from studio.generation.history import context_preview
 from studio.ops.streaming import download
 
@@ -205,6 +206,21 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         conversation=conversation, leaf_id=_leaf(request), through=through, newest=fragments.NEWEST_SHOWN
     )
     return _conversation_page(request, conversation, membership, steps)
+
+
+@login_required
+@require_GET
+def queue_positions(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Where this page's queued responses stand in the (fair) queue; the page asks every few seconds."""
+    conversation, _ = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
+    ids = [n for value in request.GET.get("ids", "").split(",")[:200] if (n := parse_id(value)) is not None]
+    waiting = list(
+        Response.objects.filter(pk__in=ids, turn__conversation=conversation).select_related(
+            "turn__conversation__project"
+        )
+    )
+    positions = fairness.queue_positions(waiting)
+    return render(request, "chat/conversation.html#queue-positions", {"positions": sorted(positions.items())})
 
 
 @login_required

@@ -18,6 +18,7 @@ from studio.chat.imagestore import StoredImage
 from studio.chat.models import ImageVersion, Reference, Response, ResponseStatus
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
+from . import fairness
 from .models import RunnerHeartbeat
 from .outcomes import message_for
 
@@ -38,15 +39,21 @@ def _announce(rows: Iterable[tuple[int, int]]) -> None:
 
 
 def response_claim(*, worker_id: str, limit: int, lease_seconds: float) -> list[int]:
-    """Lease up to `limit` queued responses, oldest first. Two workers never get the same row:
-    PostgreSQL skips rows another transaction locked; SQLite's BEGIN IMMEDIATE serialises claims."""
+    """Lease up to `limit` queued responses in fair order (fairness.pick: global and per-team caps,
+    the team with the fewest running jobs first). Two workers never get the same row: claims take
+    turns (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite) and skip rows locked otherwise."""
     if limit <= 0:
         return []
     with transaction.atomic():
-        queued = Response.objects.filter(status=ResponseStatus.QUEUED).order_by("created_at", "pk")
+        fairness.serialise_claims()
+        picked = fairness.pick(
+            Response.objects.filter(status=ResponseStatus.QUEUED), limit, fairness.Caps.from_settings()
+        )
+        queued = Response.objects.filter(pk__in=picked, status=ResponseStatus.QUEUED)
         if connection.features.has_select_for_update_skip_locked:
             queued = queued.select_for_update(skip_locked=True, of=("self",))
-        ids = list(queued.values_list("pk", flat=True)[:limit])
+        taken = set(queued.values_list("pk", flat=True))
+        ids = [pk for pk in picked if pk in taken]  # in fair order
         if not ids:
             return []
         now = timezone.now()

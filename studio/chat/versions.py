@@ -75,6 +75,30 @@ def branch_groups(*, conversation: Conversation, versions: list[Version]) -> lis
     return groups
 
 
+PAGE = 48  # version cards per page of the versions page; more load as the person asks
+
+
+@dataclass(frozen=True)
+class GroupSlice:
+    group: BranchGroup
+    versions: list[Version]
+    continued: bool  # the group began on an earlier page
+
+
+def page_of(groups: list[BranchGroup], start: int, size: int = PAGE) -> tuple[list[GroupSlice], int | None]:
+    """The cards from `start` (counted across groups, in order) to `start + size`, cut into their
+    groups; and where the next page starts (None at the end)."""
+    slices: list[GroupSlice] = []
+    position = 0
+    for group in groups:
+        end = position + len(group.versions)
+        low, high = max(start, position), min(start + size, end)
+        if low < high:
+            slices.append(GroupSlice(group, group.versions[low - position : high - position], low > position))
+        position = end
+    return slices, (start + size if start + size < position else None)
+
+
 def lineage(image: ImageVersion) -> list[ImageVersion]:
     """The images this one descends from, root first, ending with itself."""
     chain = [image]

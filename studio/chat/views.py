@@ -560,13 +560,20 @@ def reference_thumbnail(request: HttpRequest, reference_id: int) -> HttpResponse
 def version_history(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, _ = selectors.conversation_for_member(user=_user(request), conversation_id=conversation_id)
     every = versions.conversation_versions(conversation=conversation)
+    start = parse_id(request.GET.get("from")) or 0
+    groups = versions.branch_groups(conversation=conversation, versions=every)
+    slices, next_start = versions.page_of(groups, start)
     context = {
         "conversation": conversation,
         "project": conversation.project,
         "versions": every,
-        "groups": versions.branch_groups(conversation=conversation, versions=every),
+        "slices": slices,
+        "next_start": next_start,
+        "remaining": len(every) - next_start if next_start is not None else 0,
+        "branch_count": len(groups),
     }
-    return render(request, "chat/versions.html", context)
+    page = "chat/versions.html#version-page" if start else "chat/versions.html"
+    return render(request, page, context)
 
 
 @login_required

@@ -18,6 +18,7 @@ from studio.accounts.models import User
 from studio.billing.models import Quota
 from studio.chat.fragments import NEWEST_SHOWN, BranchView
 from studio.chat.models import Conversation, Response, Turn
+from studio.chat.versions import PAGE
 from tests.live_emulator import LiveEmulator
 from tests.studio_world import PASSWORD, make_conversation, make_project, make_user, run_queued, submit
 
@@ -76,6 +77,15 @@ def test_a_100_turn_page_costs_what_a_10_turn_page_costs(gemini: LiveEmulator) -
             break
         before = ids[0]
     assert pages == 9 and ids[0] == made[0].pk
+
+    # The versions page: a page of cards at a time, the rest on request.
+    with CaptureQueriesContext(connection) as queries:
+        versions = client.get(f"/c/{long.pk}/versions").content.decode()
+    assert versions.count('class="card version-card"') == PAGE and "Show 352 more versions" in versions
+    assert len(versions.encode()) < 100_000 and len(queries) < 20
+    more = client.get(f"/c/{long.pk}/versions", {"from": PAGE}).content.decode()
+    assert "<html" not in more and more.count('class="card version-card"') == PAGE
+    assert "(continued)" in more and f"?from={2 * PAGE}" in more and "Show 304 more versions" in more
 
 
 def test_an_idle_pages_reconnect_costs_the_same_at_any_length(gemini: LiveEmulator) -> None:

@@ -168,7 +168,7 @@ class BranchView:
 
     def _turn(self, turn_id: int) -> str:
         leaf = self.steps[-1].turn.pk if self.steps else None
-        fresh = branch(conversation=self.conversation, leaf_id=turn_id)
+        fresh = branch(conversation=self.conversation, leaf_id=turn_id, newest=1)  # only the new turn is drawn
         if not fresh or fresh[-1].turn.pk != turn_id:
             return ""
         parent = fresh[-2].turn.pk if len(fresh) > 1 else None
@@ -184,6 +184,8 @@ class BranchView:
         beside = next((step for step in self.steps if step.turn.parent_turn_id == parent), None)
         if beside is None or self.share is not None:
             return ""
-        self.steps = branch(conversation=self.conversation, leaf_id=leaf)
+        self.steps = branch(conversation=self.conversation, leaf_id=leaf, newest=NEWEST_SHOWN)
         step = next(step for step in self.steps if step.turn.pk == beside.turn.pk)
+        if not step.loaded:  # above the newest turns: the page holds it only if the person scrolled up
+            step = load_steps([step], [step], lambda wanted: turns_to_show(turn_ids=wanted))[0]
         return turn_html(step=step, can_write=self.can_write, append=False)

@@ -112,3 +112,23 @@ def test_an_idle_pages_reconnect_costs_the_same_at_any_length(gemini: LiveEmulat
     added = submit(long, user, "one more, after the page was rendered")
     since = BranchView(conversation=long, leaf_id=None, can_write=True, since=rendered).snapshot()
     assert re.findall(r'<section id="turn-(\d+)"', since) == [str(added.pk)]
+
+
+def test_a_new_turns_socket_event_costs_the_same_at_any_length(gemini: LiveEmulator) -> None:
+    user = make_user("eve")
+    project = make_project(user, "Events")
+    short, long = make_conversation(user, project), make_conversation(user, project)
+    _grow(short, user, 2, 1)
+    _grow(long, user, 25, 1)
+    costs = []
+    for conversation in (short, long):
+        view = BranchView(conversation=conversation, leaf_id=None, can_write=True)
+        turn = submit(conversation, user, "one more")
+        with CaptureQueriesContext(connection) as queries:
+            html = view.event({"kind": "turn", "turn_id": turn.pk})
+        assert f'id="turn-{turn.pk}"' in html
+        costs.append((len(queries), sum(len(q["sql"]) for q in queries.captured_queries)))
+    (short_queries, short_sql), (long_queries, long_sql) = costs
+    assert short_queries == long_queries, costs
+    # The same rows too: only the new turn is loaded whole, not every turn of the branch.
+    assert abs(long_sql - short_sql) < 60, costs

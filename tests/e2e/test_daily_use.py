@@ -65,6 +65,17 @@ OUTSIDE = """(width) => [...document.querySelectorAll('body *')]
   .map(([e, r]) => `${e.tagName}.${e.className} ${Math.round(r.left)}..${Math.round(r.right)}`)"""
 
 
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'a, button, summary, select, input:not([type=hidden]), textarea, [role=slider]')]
+  .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .filter((e) => !e.closest('details:not([open]) > :not(summary), .visually-hidden, dialog:not([open])'))
+  .filter((e) => !e.closest('p, .turn-meta, .version-branch-head .muted, .skip-link, .image-link'))
+  .filter((e) => !(e.matches('input[type=checkbox]') && e.closest('label')?.getBoundingClientRect().height >= 44))
+  .map((e) => [e, e.getBoundingClientRect()])
+  .filter(([e, r]) => r.height < 43.5)
+  .map(([e, r]) => `${e.tagName}.${e.className} "${(e.textContent || '').trim().slice(0, 24)}" ${Math.round(r.height)}px`)"""
+
+
 def test_phone_menu_and_breadcrumbs_fit(browser: Browser, studio: LiveStudio) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})
     phone = context.new_page()
@@ -80,6 +91,15 @@ def test_phone_menu_and_breadcrumbs_fit(browser: Browser, studio: LiveStudio) ->
     phone.keyboard.press("Escape")
     phone.get_by_text("Earlier versions", exact=True).click()
     assert phone.evaluate(OUTSIDE, 390) == [], "the version picker stays on screen"
+    phone.keyboard.press("Escape")
+    prompt = phone.get_by_label("Prompt")
+    prompt.fill("a kite over the dunes")
+    prompt.press("Enter")
+    expect(phone.locator(".status-succeeded")).to_have_count(1, timeout=30_000)
+    for path in (phone.url, f"{studio.url}/", phone.url.split("?")[0].rstrip("/") + "/versions"):
+        phone.goto(path)
+        assert phone.evaluate(SMALL_TARGETS) == [], f"every target on {path} is at least 44 px tall"
+        assert phone.evaluate(OUTSIDE, 390) == [], path
     context.close()
 
 

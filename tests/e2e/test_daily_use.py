@@ -73,7 +73,8 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .filter((e) => !(e.matches('input[type=checkbox]') && e.closest('label')?.getBoundingClientRect().height >= 44))
   .map((e) => [e, e.getBoundingClientRect()])
   .filter(([e, r]) => r.height < 43.5)
-  .map(([e, r]) => `${e.tagName}.${e.className} "${(e.textContent || '').trim().slice(0, 24)}" ${Math.round(r.height)}px`)"""
+  .map(([e, r]) => `${e.tagName}.${e.className} "${(e.textContent || '').trim().slice(0, 24)}"`
+    + ` ${Math.round(r.height)}px`)"""
 
 
 def test_phone_menu_and_breadcrumbs_fit(browser: Browser, studio: LiveStudio) -> None:

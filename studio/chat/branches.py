@@ -118,42 +118,41 @@ class ConversationTree:
             stack.extend(reversed(below))
         return found
 
-    def _chain(self, top: Turn) -> tuple[Turn, ...]:
-        """From `top` down to the newest turn under it."""
-        leaf = self.newest_leaf(top.pk)
+    def _upward(self, leaf_id: int | None, top: int | None = None) -> tuple[Turn, ...]:
+        """The turns from `top` (default: the root) down to `leaf_id`."""
         chain: list[Turn] = []
-        current = self.turns.get(leaf) if leaf is not None else None
+        current = self.turns.get(leaf_id) if leaf_id is not None else None
         while current is not None:
             chain.append(current)
-            if current.pk == top.pk:
+            if current.pk == top:
                 break
             parent = _parent_turn(current)
             current = self.turns.get(parent) if parent is not None else None
         return tuple(reversed(chain))
 
+    def _branch_of(self, top: Turn) -> tuple[Turn, ...]:
+        """From `top` down to the newest turn under it: where a switcher arrow leads."""
+        return self._upward(self.newest_leaf(top.pk), top.pk)
+
     def path(self, leaf_id: int | None) -> list[BranchStep]:
         """Root to `leaf_id` (default: the newest turn), each step with its sibling switcher."""
         if leaf_id not in self.turns:
             leaf_id = self.newest_leaf()
-        chain: list[Turn] = []
-        current = self.turns.get(leaf_id) if leaf_id is not None else None
-        while current is not None:
-            chain.append(current)
-            parent = _parent_turn(current)
-            current = self.turns.get(parent) if parent is not None else None
         steps = []
-        for turn in reversed(chain):
+        for turn in self._upward(leaf_id):
             siblings = self.children[_parent_turn(turn)]
             index = siblings.index(turn)
+            previous = self._branch_of(siblings[index - 1]) if index > 0 else ()
+            following = self._branch_of(siblings[index + 1]) if index + 1 < len(siblings) else ()
             steps.append(
                 BranchStep(
                     turn=turn,
                     position=index + 1,
                     siblings=len(siblings),
-                    previous_leaf=self.newest_leaf(siblings[index - 1].pk) if index > 0 else None,
-                    next_leaf=self.newest_leaf(siblings[index + 1].pk) if index + 1 < len(siblings) else None,
-                    previous_chain=self._chain(siblings[index - 1]) if index > 0 else (),
-                    next_chain=self._chain(siblings[index + 1]) if index + 1 < len(siblings) else (),
+                    previous_leaf=previous[-1].pk if previous else None,
+                    next_leaf=following[-1].pk if following else None,
+                    previous_chain=previous,
+                    next_chain=following,
                 )
             )
         return steps

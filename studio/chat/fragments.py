@@ -42,7 +42,11 @@ def branch(
     shown = steps[: ids.index(before)] if before in ids else steps
     if newest is not None:
         shown = shown[-newest:]
-    return load_steps(steps, shown, lambda wanted: turns_to_show(turn_ids=wanted))
+    return load_steps(steps, shown, _load_whole)
+
+
+def _load_whole(turn_ids: set[int]) -> dict[int, Turn]:
+    return turns_to_show(turn_ids=turn_ids)
 
 
 def shown_steps(steps: list[BranchStep]) -> list[BranchStep]:
@@ -187,5 +191,5 @@ class BranchView:
         self.steps = branch(conversation=self.conversation, leaf_id=leaf, newest=NEWEST_SHOWN)
         step = next(step for step in self.steps if step.turn.pk == beside.turn.pk)
         if not step.loaded:  # above the newest turns: the page holds it only if the person scrolled up
-            step = load_steps([step], [step], lambda wanted: turns_to_show(turn_ids=wanted))[0]
+            step = load_steps([step], [step], _load_whole)[0]
         return turn_html(step=step, can_write=self.can_write, append=False)

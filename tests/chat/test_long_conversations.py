@@ -37,6 +37,16 @@ def _grow(conversation: Conversation, user: User, turns: int, images: int) -> li
     return made
 
 
+def _short_and_long(name: str, *, turns: tuple[int, int], images: int) -> tuple[User, Conversation, Conversation]:
+    """One person's project with a short and a long conversation, every image generated."""
+    user = make_user(name)
+    project = make_project(user, f"{name}'s project")
+    short, long = make_conversation(user, project), make_conversation(user, project)
+    _grow(short, user, turns[0], images)
+    _grow(long, user, turns[1], images)
+    return user, short, long
+
+
 def _page(client: Client, conversation: Conversation) -> tuple[str, int]:
     with CaptureQueriesContext(connection) as queries:
         page = client.get(f"/c/{conversation.pk}/")
@@ -89,11 +99,7 @@ def test_a_100_turn_page_costs_what_a_10_turn_page_costs(gemini: LiveEmulator) -
 
 
 def test_an_idle_pages_reconnect_costs_the_same_at_any_length(gemini: LiveEmulator) -> None:
-    user = make_user("rey")
-    project = make_project(user, "Reconnects")
-    short, long = make_conversation(user, project), make_conversation(user, project)
-    _grow(short, user, 3, 2)
-    _grow(long, user, 30, 2)
+    user, short, long = _short_and_long("rey", turns=(3, 30), images=2)
     later = timezone.now() + dt.timedelta(seconds=10)  # the page was rendered after everything finished
     sizes = [
         len(BranchView(conversation=c, leaf_id=None, can_write=True, since=later).snapshot()) for c in (short, long)
@@ -115,11 +121,7 @@ def test_an_idle_pages_reconnect_costs_the_same_at_any_length(gemini: LiveEmulat
 
 
 def test_a_new_turns_socket_event_costs_the_same_at_any_length(gemini: LiveEmulator) -> None:
-    user = make_user("eve")
-    project = make_project(user, "Events")
-    short, long = make_conversation(user, project), make_conversation(user, project)
-    _grow(short, user, 2, 1)
-    _grow(long, user, 25, 1)
+    user, short, long = _short_and_long("eve", turns=(2, 25), images=1)
     costs = []
     for conversation in (short, long):
         view = BranchView(conversation=conversation, leaf_id=None, can_write=True)

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from .clock import Clock, rfc3339
 from .config import EmulatorConfig
 from .files import FileStore
 from .generation import Answer, Planner, prompt_usage
+from .libc import give_back_free_heap
 from .model_specs import DEFAULT_MODEL, MODELS, ModelSpec
 from .render_cache import RenderCache
 from .request import GenerateRequest, parse_generate_request
@@ -53,6 +55,16 @@ def error_response(error: errors.ApiError) -> Response:
     )
 
 
+def _elide_long_strings(value: Any, longest: int = 256) -> Any:
+    if isinstance(value, str) and len(value) > longest:
+        return f"<{len(value)} characters elided>"
+    if isinstance(value, dict):
+        return {k: _elide_long_strings(v, longest) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_elide_long_strings(v, longest) for v in value]
+    return value
+
+
 @dataclass
 class EmulatorState:
     config: EmulatorConfig
@@ -68,6 +80,19 @@ class EmulatorState:
         self.batches = BatchStore(self.clock, self.files, self.config.batch_step_s)
         self.rng = random.Random(self.config.seed)
         self.requests = deque(maxlen=max(1, self.config.log_requests))
+
+    def log(self, entry: dict[str, Any]) -> None:
+        """Keep the entry; once the bodies kept whole pass `log_bodies_mb`, the oldest lose their
+        long strings (inline images, signatures): an emulator fed 4K edits held them all otherwise."""
+        self.requests.append(entry)
+        budget = self.config.log_bodies_mb * 1024 * 1024
+        whole = [e for e in self.requests if not e.get("elided")]
+        kept = sum(e["size"] for e in whole)
+        for old in whole[:-1]:
+            if kept <= budget:
+                break
+            old["body"], old["elided"] = _elide_long_strings(old["body"]), True
+            kept -= old["size"]
 
     def reset(self) -> None:
         self.clock.reset()
@@ -86,7 +111,21 @@ class Emulator:
         self.state = EmulatorState(config)
         self.config = config
         # Drawing has its own threads, so a crowd's images never queue ahead of reading new requests.
-        self._drawing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="emulator-draw")
+        self._drawing = ThreadPoolExecutor(max_workers=config.drawing_threads, thread_name_prefix="emulator-draw")
+        self._drawing_lock = threading.Lock()
+        self._drawings = 0
+
+    def _draw(self, answer: Answer) -> None:
+        with self._drawing_lock:
+            self._drawings += 1
+        try:
+            answer.resolve()
+        finally:
+            with self._drawing_lock:
+                self._drawings -= 1
+                idle = self._drawings == 0
+            if idle:  # a 4K drawing frees 100 MB or more; hand the heap's free part back while idle
+                give_back_free_heap()
 
     def close(self) -> None:
         """Let the drawing threads go (an emulator started inside a test run is stopped many times)."""
@@ -113,7 +152,7 @@ class Emulator:
             "size": len(raw),
             "status": None,
         }
-        self.state.requests.append(entry)
+        self.state.log(entry)
         return entry
 
     def _require_key(self, request: Request) -> None:
@@ -254,7 +293,7 @@ class Emulator:
         parsed = await asyncio.to_thread(self._parse, body, spec, seed)
         first_ms = scenario.latency_ms if scenario.latency_ms is not None else self.config.latency_first_ms
         answer = await asyncio.to_thread(self._plan, parsed, scenario, seed)
-        drawing = loop.run_in_executor(self._drawing, answer.resolve)
+        drawing = loop.run_in_executor(self._drawing, self._draw, answer)
         await asyncio.sleep(max(0.0, arrived + self._delay(first_ms) - loop.time()))
         if method == "generateContent":
             if scenario.stall:

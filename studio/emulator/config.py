@@ -42,7 +42,9 @@ class EmulatorConfig:
     retry_after_s: int = 0  # a Retry-After header on 429 and 503 answers (0: none)
     api_keys: str = ""  # comma-separated keys to accept; empty accepts any key
     render_cache_mb: int = 256
+    drawing_threads: int = 4
     log_requests: int = 100  # how many recent requests /_emulator/requests keeps
+    log_bodies_mb: int = 64  # past this, older logged bodies lose their inline images
     help: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -82,7 +84,9 @@ FLAG_HELP = {
     "retry_after_s": "Retry-After header (seconds) on 429 and 503 answers; 0 sends none",
     "api_keys": "comma-separated API keys to accept (others get 400 API_KEY_INVALID); empty accepts any",
     "render_cache_mb": "memory for caching rendered images of identical requests",
+    "drawing_threads": "images drawn at once (each 4K drawing holds about 100 MB while it runs)",
     "log_requests": "how many recent requests GET /_emulator/requests keeps",
+    "log_bodies_mb": "memory for logged request bodies; past it, older ones lose long strings (images)",
 }
 
 ENV_PREFIX = "GEMINI_EMULATOR_"
@@ -149,4 +153,6 @@ def config_from_args(argv: Sequence[str] | None = None, environ: Mapping[str, st
     values = {k: v for k, v in vars(args).items()}
     if not 0 <= values["interim_images"] <= 2:
         parser.error("--interim-images must be 0, 1 or 2")
+    if values["drawing_threads"] < 1:
+        parser.error("--drawing-threads must be at least 1")
     return replace(defaults, **values)

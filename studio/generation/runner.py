@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from studio.ops.allocator import trim_free_heap
 from studio.ops.chores import enqueue_due
 from studio.realtime.events import RUNNER_GROUP, publish_through, sent
 
@@ -121,6 +122,8 @@ class Runner:
         finally:
             self._active.pop(response_id, None)
             self._wake.set()  # a slot is free
+            if not self._active:  # going idle: what the burst freed goes back to the system
+                trim_free_heap()
 
     async def _report(self) -> None:
         """Tell the database this runner is alive (what studio_doctor and operators look at)."""

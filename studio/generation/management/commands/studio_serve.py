@@ -11,7 +11,7 @@ import asyncio
 import os
 import secrets
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -19,6 +19,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from studio.accounts.models import User
 from studio.accounts.services import user_sign_up
+from studio.ops.allocator import return_large_buffers
+
+if TYPE_CHECKING:
+    from studio.emulator.server import EmulatorProcess
 
 
 class Command(BaseCommand):
@@ -31,13 +35,19 @@ class Command(BaseCommand):
         parser.add_argument("--emulator-port", type=int, default=0, help="port for the built-in emulator (0: any)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        return_large_buffers()
+        self._emulator: EmulatorProcess | None = None
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)  # the database cache (throttle counts) when no Redis
         call_command("collectstatic", interactive=False, verbosity=0)
         self._ensure_admin()
         self._gemini_backend(options["emulator_port"])
         self._health(run_jobs=not options["no_runner"])
-        self._serve(options["host"], options["port"], run_jobs=not options["no_runner"])
+        try:
+            self._serve(options["host"], options["port"], run_jobs=not options["no_runner"])
+        finally:
+            if self._emulator is not None:
+                self._emulator.stop()
 
     def _ensure_admin(self) -> None:
         password_file = settings.VAR_DIR / "initial_admin_password"
@@ -63,20 +73,25 @@ class Command(BaseCommand):
             return
         from studio.emulator import EmulatorConfig
         from studio.emulator.config import config_from_environ
-        from studio.emulator.server import serve_in_thread
+        from studio.emulator.server import serve_in_process
 
         # A person watching should see thoughts stream: slower than the emulator's own defaults,
         # unless GEMINI_EMULATOR_* variables say otherwise (a port given here wins over its variable).
-        base = EmulatorConfig(latency_first_ms=400, latency_event_ms=250)
+        # One drawing at a time: a 4K one holds about 150 MB, and one person's turns take no longer.
+        base = EmulatorConfig(
+            latency_first_ms=400, latency_event_ms=250, drawing_threads=1, render_cache_mb=16, log_bodies_mb=8
+        )
         config = config_from_environ(os.environ, base)
         if emulator_port or "GEMINI_EMULATOR_PORT" not in os.environ:
             config = replace(config, port=emulator_port)
-        emulator = serve_in_thread(config)
-        settings.GEMINI_BASE_URL = emulator.url
-        (settings.VAR_DIR / "emulator_url").write_text(emulator.url + "\n")
+        # Its own process: the studio's memory stays the studio's, and the emulator's is given back.
+        log = settings.VAR_DIR / "emulator.log"
+        self._emulator = serve_in_process(config, log)
+        settings.GEMINI_BASE_URL = self._emulator.url
+        (settings.VAR_DIR / "emulator_url").write_text(self._emulator.url + "\n")
         self.stdout.write(
-            f"Gemini: EMULATOR MODE (no GEMINI_API_KEY): built-in emulator at {emulator.url} "
-            f"(first byte {config.latency_first_ms} ms, events {config.latency_event_ms} ms apart)."
+            f"Gemini: EMULATOR MODE (no GEMINI_API_KEY): built-in emulator at {self._emulator.url} "
+            f"(first byte {config.latency_first_ms} ms, events {config.latency_event_ms} ms apart; log {log})."
         )
 
     def _health(self, *, run_jobs: bool) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from studio.generation.assembly import build_runner
+from studio.ops.allocator import return_large_buffers
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=None, help="jobs at once (default: settings)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        return_large_buffers()
         asyncio.run(self._main(options["concurrency"]))
 
     async def _main(self, concurrency: int | None) -> None:

@@ -43,7 +43,7 @@ class LiveStudio:
         raise AssertionError(f"no message to {to} with a {path_part} link")
 
 
-def _scratch_postgres(url: str) -> tuple[str, str]:
+def scratch_postgres(url: str) -> tuple[str, str]:
     import psycopg
 
     name = f"studio_e2e_{uuid.uuid4().hex[:8]}"
@@ -53,7 +53,7 @@ def _scratch_postgres(url: str) -> tuple[str, str]:
     return f"{base}/{name}", name
 
 
-def _drop_postgres(url: str, name: str) -> None:
+def drop_postgres(url: str, name: str) -> None:
     import psycopg
 
     base, _, _ = url.rpartition("/")
@@ -77,7 +77,7 @@ def live_studio(*, gemini_url: str, var_dir: Path) -> Iterator[LiveStudio]:
     scaled = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
     scratch: tuple[str, str] | None = None
     if scaled:
-        scratch = _scratch_postgres(os.environ["DATABASE_URL"])
+        scratch = scratch_postgres(os.environ["DATABASE_URL"])
         env["DATABASE_URL"] = scratch[0]
         env["STUDIO_RUNNER"] = "external"
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -93,7 +93,7 @@ def live_studio(*, gemini_url: str, var_dir: Path) -> Iterator[LiveStudio]:
     ]
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, processes[0], logs / "web.log")
+        wait_until_up(url, processes[0], logs / "web.log")
         if scaled:
             processes.append(
                 subprocess.Popen(
@@ -113,10 +113,10 @@ def live_studio(*, gemini_url: str, var_dir: Path) -> Iterator[LiveStudio]:
             except subprocess.TimeoutExpired:
                 process.kill()
         if scratch is not None:
-            _drop_postgres(os.environ["DATABASE_URL"], scratch[1])
+            drop_postgres(os.environ["DATABASE_URL"], scratch[1])
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

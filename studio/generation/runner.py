@@ -109,7 +109,9 @@ class Runner:
             logger.exception("runner %s could not claim work", self.worker_id)
             return
         if ids:
-            logger.info("runner %s claimed responses %s (%s running)", self.worker_id, ids, len(self._active) + len(ids))
+            logger.info(
+                "runner %s claimed responses %s (%s running)", self.worker_id, ids, len(self._active) + len(ids)
+            )
         for response_id in ids:
             task = asyncio.create_task(self._execute(response_id), name=f"response-{response_id}")
             self._active[response_id] = task

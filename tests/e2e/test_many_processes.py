@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,7 @@ class Deployment:
 
     def sql(self, query: str, *args: object) -> list[tuple[object, ...]]:
         with psycopg.connect(self.database_url) as connection:
-            return connection.execute(query, args).fetchall()  # type: ignore[arg-type]
+            return connection.execute(query, args).fetchall()
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text()
@@ -147,10 +147,10 @@ def _log_in(page: Page, url: str, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def _wait_for(check: object, seconds: float, what: str) -> None:
+def _wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")

@@ -46,6 +46,7 @@ from PIL import Image  # noqa: E402
 
 from studio.accounts.models import Membership  # noqa: E402
 from studio.accounts.services import user_sign_up  # noqa: E402
+from studio.billing.models import Quota  # noqa: E402
 from studio.chat import services  # noqa: E402
 from studio.chat.imagestore import read_bytes, thumbnail_webp  # noqa: E402
 from studio.chat.models import Conversation, ImageVersion, Response, ResponseStatus  # noqa: E402
@@ -126,6 +127,7 @@ async def direct_sdk_seconds(url: str, prompt: str, seed: int) -> float:
 def world() -> tuple[Conversation, Membership]:
     user = user_sign_up(username=f"bench{time.time_ns()}", email=f"b{time.time_ns()}@example.com", password="x" * 16)
     membership = Membership.objects.select_related("team", "user").get(user=user)
+    Quota.objects.filter(team=membership.team).update(spend_limit_usd=None)  # a crowd costs over a new team's $10
     project = services.project_create(team=membership.team, membership=membership, user=user, name="bench")
     conversation = services.conversation_create(project=project, membership=membership, user=user)
     return conversation, membership

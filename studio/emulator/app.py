@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,19 @@ JSON_TYPE = "application/json; charset=UTF-8"
 def _dumps(body: Any) -> str:
     # Google's spacing: a space after colons, none after commas.
     return json.dumps(body, ensure_ascii=False, separators=(",", ": "))
+
+
+def _emitted(event: Any) -> dict[str, Any]:
+    """When a stream event went out and what it carried (the request log's `emitted`): benches time
+    its way to the browser from here. Wall-clock seconds, comparable across processes."""
+    parts = [p for c in event.get("candidates") or [] for p in (c.get("content") or {}).get("parts") or []]
+    kinds = [
+        ("thought-" if p.get("thought") else "") + ("image" if "inlineData" in p else "text")
+        for p in parts
+        if "inlineData" in p or "text" in p
+    ]
+    thought = "".join(p.get("text", "") for p in parts if p.get("thought"))
+    return {"at": time.time(), "kinds": kinds, "thought": thought}
 
 
 def google_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -254,14 +268,14 @@ class Emulator:
         raw = await request.body()
         entry = self._log(request, raw)
         try:
-            response = await self._model_method(request, raw)
+            response = await self._model_method(request, raw, entry)
         except errors.ApiError as error:
             entry["status"] = error.code
             raise
         entry["status"] = response.status_code
         return response
 
-    async def _model_method(self, request: Request, raw: bytes) -> Response:
+    async def _model_method(self, request: Request, raw: bytes, entry: dict[str, Any]) -> Response:
         # The model's latency runs from the request's arrival, so our own parsing and rendering (which
         # queue behind other requests' work in a crowd) overlap it, as a real call's wall time would.
         loop = asyncio.get_running_loop()
@@ -300,9 +314,11 @@ class Emulator:
                 await asyncio.Event().wait()
             await drawing
             return google_json(answer.merged())
-        return self._stream(answer, scenario, drawing)
+        return self._stream(answer, scenario, drawing, entry)
 
-    def _stream(self, answer: Answer, scenario: Scenario, drawing: asyncio.Future[Any]) -> Response:
+    def _stream(
+        self, answer: Answer, scenario: Scenario, drawing: asyncio.Future[Any], entry: dict[str, Any]
+    ) -> Response:
         event_ms = scenario.event_delay_ms if scenario.event_delay_ms is not None else self.config.latency_event_ms
         break_at: int | None = None
         break_code = 503
@@ -327,7 +343,9 @@ class Emulator:
                     return
                 if callable(answer.events[index]):
                     await drawing  # thoughts went out while the image was drawn; now it is needed
-                yield f"data: {_dumps(answer.events[index])}\r\n\r\n"
+                event = answer.events[index]
+                entry.setdefault("emitted", []).append(_emitted(event))
+                yield f"data: {_dumps(event)}\r\n\r\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

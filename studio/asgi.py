@@ -11,7 +11,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from studio.ops.allocator import return_large_buffers  # noqa: E402
 from studio.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+return_large_buffers()  # web processes decode uploads too: give big buffers back when freed
 
 application = ProtocolTypeRouter(
     {

@@ -19,7 +19,6 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from studio.accounts.models import User
 from studio.accounts.services import user_sign_up
-from studio.ops.allocator import return_large_buffers
 
 if TYPE_CHECKING:
     from studio.emulator.server import EmulatorProcess
@@ -35,7 +34,6 @@ class Command(BaseCommand):
         parser.add_argument("--emulator-port", type=int, default=0, help="port for the built-in emulator (0: any)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        return_large_buffers()
         self._emulator: EmulatorProcess | None = None
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)  # the database cache (throttle counts) when no Redis

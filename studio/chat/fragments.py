@@ -135,6 +135,7 @@ class BranchView:
         self.share = share
         self.since = since - SNAPSHOT_MARGIN if since is not None else None
         self.steps = branch(conversation=conversation, leaf_id=leaf_id, newest=NEWEST_SHOWN)
+        self._elsewhere: set[int] = set()  # turns found on other branches: their events are not ours
 
     @property
     def shown(self) -> set[int]:
@@ -159,8 +160,15 @@ class BranchView:
             return self._turn(int(event["turn_id"]))
         if kind in {"response", "thoughts"}:
             response = response_with_images(response_id=int(event["response_id"]))
-            if response is None or response.turn_id not in self.shown:
+            if response is None or response.turn_id in self._elsewhere:
                 return ""
+            if response.turn_id not in self.shown:
+                # Its turn's own event was lost (a Redis blip, a turn made where this layer cannot
+                # hear): draw the turn now if it continues this branch, else stop asking about it.
+                html = self._turn(response.turn_id)
+                if response.turn_id not in self.shown:
+                    self._elsewhere.add(response.turn_id)
+                return html
             if kind == "thoughts" and response.status == ResponseStatus.RUNNING:
                 hidden = self.share is not None and not self.share.link.show_thoughts
                 return "" if hidden else thoughts_html(response=response)

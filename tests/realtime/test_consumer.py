@@ -179,3 +179,25 @@ def test_foreign_origin_is_refused() -> None:
         assert not connected
 
     asyncio.run(scenario())
+
+
+def test_a_lost_turn_event_heals_on_its_first_response_event(gemini: LiveEmulator) -> None:
+    """A page whose socket missed a turn's own event (a Redis blip; a turn made by a process whose
+    in-memory layer this one cannot hear) draws the turn when the first event of its response comes."""
+    from studio.chat.fragments import BranchView
+
+    user = make_user("lena")
+    conversation = make_conversation(user)
+    first = submit(conversation, user, "a mill")
+    asyncio.run(run_queued())
+    view = BranchView(conversation=conversation, leaf_id=None, can_write=True)
+    unheard = submit(conversation, user, "a mill in the rain", parent=first.responses.get())  # view not told
+    html = view.event({"kind": "response", "response_id": unheard.responses.get().pk})
+    assert f'id="turn-{unheard.pk}"' in html and "a mill in the rain" in html
+    assert unheard.pk in view.shown, "later events of that turn update it in place"
+
+    fork = submit(conversation, user, "a mill in snow", parent=first.responses.get())  # another branch
+    response = fork.responses.get().pk
+    view.event({"kind": "response", "response_id": response})
+    assert fork.pk not in view.shown, "a turn on another branch is not appended"
+    assert view.event({"kind": "thoughts", "response_id": response}) == "", "nor looked up again"

@@ -97,7 +97,8 @@ def stop(*processes: subprocess.Popen[bytes]) -> None:
 
 def person(name: str) -> tuple[Membership, Conversation]:
     """A person with a team of their own (no spend limit: benches spend a lot) and a conversation."""
-    user = user_sign_up(username=f"{name}{time.time_ns()}", email=f"{name}@example.com", password=PASSWORD)
+    unique = f"{name}{time.time_ns()}"
+    user = user_sign_up(username=unique, email=f"{unique}@example.com", password=PASSWORD)
     membership = Membership.objects.select_related("team", "user").get(user=user)
     Quota.objects.filter(team=membership.team).update(spend_limit_usd=None)
     project = services.project_create(team=membership.team, membership=membership, user=user, name=name)

@@ -49,10 +49,10 @@ def wait_until(url: str, process: subprocess.Popen[bytes], what: str, seconds: f
     raise RuntimeError(f"{what} did not answer {url}")
 
 
-def start_emulator(first_ms: int, event_ms: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_emulator(first_ms: int, event_ms: int, *more: str) -> tuple[subprocess.Popen[bytes], str]:
     """The emulator as its own process, so a server's CPU and memory are its own."""
     port = free_port()
-    flags = [f"--port={port}", f"--latency-first-ms={first_ms}", f"--latency-event-ms={event_ms}"]
+    flags = [f"--port={port}", f"--latency-first-ms={first_ms}", f"--latency-event-ms={event_ms}", *more]
     process = subprocess.Popen([sys.executable, "-m", "studio.emulator", *flags], cwd=ROOT, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_until(f"{url}/_emulator/health", process, "the emulator")

@@ -15,15 +15,18 @@ import base64
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.utils import timezone
 
 from studio.billing.pricing import response_cost
@@ -33,6 +36,7 @@ from studio.chat.imagestore import StoredImage, UnreadableImage, load_codecs, re
 from studio.chat.models import Response, ResponseStatus
 
 from . import records
+from .batching import ProgressBatcher
 from .gemini import GeminiClient
 from .history import Job, load_job
 from .messages import GeminiError, ImageRequest, OutputPart, StreamEvent
@@ -43,8 +47,18 @@ logger = logging.getLogger("studio.generation")
 IMAGE_SAFETY_REASONS = frozenset({"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_OTHER", "IMAGE_RECITATION"})
 
 
+@functools.cache
+def _sqlite_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-sqlite")
+
+
 def db[**P, R](fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """Run ORM work in the thread pool (not the single 'sync' thread), so many jobs write in parallel."""
+    """Run ORM work off the event loop. On PostgreSQL in the loop's thread pool (not the single
+    'sync' thread), so many jobs write in parallel. SQLite lets one writer in at a time and makes the
+    others sleep in growing steps (up to 100 ms each) until the lock is free: with 200 jobs a thought
+    waited almost 2 s that way. There one thread does all of it, in order, and never sleeps."""
+    if connection.vendor == "sqlite":
+        return sync_to_async(fn, thread_sensitive=False, executor=_sqlite_thread())
     return sync_to_async(fn, thread_sensitive=False)
 
 
@@ -116,9 +130,6 @@ class PipelineSettings:
     retry_max_s: float = 60.0  # one wait, hinted or not
     retry_total_s: float = 300.0  # all of one response's waits
     thought_flush_s: float = 0.15
-    # Past this many jobs at once the flush interval grows in proportion, so a crowd costs a bounded
-    # number of writes a second instead of one per streamed thought.
-    flush_jobs: int = 16
 
 
 class Pipeline:
@@ -135,6 +146,7 @@ class Pipeline:
         self.settings = settings or PipelineSettings()
         self._sleep = sleep
         self._rng = random.Random()
+        self.progress_writes = ProgressBatcher(db(records.responses_save_progress))
         self._running = 0
 
     def warm_up(self) -> None:
@@ -177,7 +189,7 @@ class Pipeline:
 
     @property
     def flush_interval(self) -> float:
-        return self.settings.thought_flush_s * max(1.0, self._running / self.settings.flush_jobs)
+        return self.settings.thought_flush_s
 
     async def _generate(self, job: Job, progress: Progress) -> None:
         retries = 0
@@ -233,10 +245,8 @@ class Pipeline:
     ) -> None:
         """Persist, then show, why the response waits and until when ("retrying in 17 s (2 of 5)")."""
         progress.retried = True
-        await db(records.response_save_progress)(
-            response_id=job.response_id,
-            worker_id=self.worker_id,
-            conversation_id=job.conversation_id,
+        await self._save_progress(
+            job,
             retry_note=RETRY_NOTES.get(error.kind, "Gemini failed"),
             retry_at=timezone.now() + dt.timedelta(seconds=delay),
             retry_number=number,
@@ -326,21 +336,27 @@ class Pipeline:
         async with progress.writing:
             if not progress.pending:
                 return  # the timer (or an image) wrote it meanwhile
-            await db(records.response_save_progress)(
-                response_id=job.response_id,
-                worker_id=self.worker_id,
-                conversation_id=job.conversation_id,
-                **progress.take_pending(),
-            )
+            await self._save_progress(job, **progress.take_pending())
+
+    async def _save_progress(self, job: Job, **fields: Any) -> None:
+        write = records.ProgressWrite(job.response_id, self.worker_id, job.conversation_id, fields)
+        await self.progress_writes.save(write)
 
     async def _flush_later(self, job: Job, progress: Progress, wait: float) -> None:
-        await asyncio.sleep(wait)
-        try:
-            await self._flush(job, progress, force=True)
-        except records.LeaseLost:
-            pass  # the stream's own next write finds out too, and ends the run
-        except Exception:  # a failed write of thoughts must not kill the stream; the next write retries it
-            logger.exception("response %s: a timed write of thoughts failed", job.response_id)
+        # Thoughts that arrive while this timer writes find it busy and start no timer of their
+        # own, so it goes round again for them (under load, a write outlasts a short gap).
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                await self._flush(job, progress, force=True)
+            except records.LeaseLost:
+                return  # the stream's own next write finds out too, and ends the run
+            except Exception:  # a failed write of thoughts must not kill the stream; the next write retries it
+                logger.exception("response %s: a timed write of thoughts failed", job.response_id)
+                return
+            if not progress.pending:
+                return
+            wait = max(0.0, self.flush_interval - (time.monotonic() - progress.last_flush))
 
     async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
         assert part.data is not None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -83,13 +84,32 @@ def _fenced(response_id: int, worker_id: str) -> Any:
     return Response.objects.filter(pk=response_id, lease_owner=worker_id, status=ResponseStatus.RUNNING)
 
 
-def response_save_progress(*, response_id: int, worker_id: str, conversation_id: int, **fields: Any) -> None:
+@dataclass(frozen=True)
+class ProgressWrite:
+    response_id: int
+    worker_id: str
+    conversation_id: int
+    fields: dict[str, Any]
+
+
+def responses_save_progress(writes: Sequence[ProgressWrite]) -> set[int]:
+    """Many jobs' progress in one transaction, in order; returns the ids whose lease was lost (for
+    those nothing is written). Each saved write tells its conversation after the commit."""
+    lost: set[int] = set()
+    now = timezone.now()
     with transaction.atomic():
-        if not _fenced(response_id, worker_id).update(**fields, updated_at=timezone.now()):
-            raise LeaseLost(response_id)
-        publish_on_commit(
-            conversation_id, "thoughts" if set(fields) <= {"thoughts_text"} else "response", response_id=response_id
-        )
+        for write in writes:
+            if not _fenced(write.response_id, write.worker_id).update(**write.fields, updated_at=now):
+                lost.add(write.response_id)
+                continue
+            kind = "thoughts" if set(write.fields) <= {"thoughts_text"} else "response"
+            publish_on_commit(write.conversation_id, kind, response_id=write.response_id)
+    return lost
+
+
+def response_save_progress(*, response_id: int, worker_id: str, conversation_id: int, **fields: Any) -> None:
+    if responses_save_progress([ProgressWrite(response_id, worker_id, conversation_id, fields)]):
+        raise LeaseLost(response_id)
 
 
 def image_version_create(

@@ -4,8 +4,10 @@ Prints, in one run against the emulator:
 1. overhead: the studio's time from submitting a turn to the final image fragment arriving on the
    conversation socket, divided by a direct google-genai call's time for the same request
    (2K, 3 s emulator latency; target <= 1.05);
-2. crowd: 200 generations at once in one worker process: wall time against the emulator latency
-   (target <= 1.3x) and the worker's peak memory (target < 400 MB).
+2. crowd: 200 generations at once in one worker process, against the floor measured in the same run
+   (the same 200 calls made straight through the SDK, nothing stored). Targets (issue 14): the
+   studio's time within 1.15x the floor's, in both latency shapes; the worker's CPU per generation
+   within 2x the bare SDK's; peak memory under 400 MB.
 The emulator runs as its own process so the worker's memory is its own. Uses a scratch SQLite
 database unless DATABASE_URL is set (use a scratch PostgreSQL database then).
 """
@@ -19,7 +21,6 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +34,6 @@ import django  # noqa: E402
 
 django.setup()
 
-import httpx  # noqa: E402
 import httpx2  # noqa: E402
 from channels.db import database_sync_to_async  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
@@ -44,6 +44,7 @@ from google import genai  # noqa: E402
 from google.genai import types  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from bench.live import process_cpu_seconds, start_emulator  # noqa: E402
 from studio.accounts.models import Membership  # noqa: E402
 from studio.accounts.services import user_sign_up  # noqa: E402
 from studio.billing.models import Quota  # noqa: E402
@@ -51,21 +52,11 @@ from studio.chat import services  # noqa: E402
 from studio.chat.imagestore import read_bytes, thumbnail_webp  # noqa: E402
 from studio.chat.models import Conversation, ImageVersion, Response, ResponseStatus  # noqa: E402
 from studio.chat.options import GenerationOptions  # noqa: E402
-from studio.emulator.server import free_port  # noqa: E402
 from studio.generation.assembly import build_runner  # noqa: E402
 from studio.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 LATENCY_MS = 3000
 MODEL = "gemini-3-pro-image"
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far, from /proc (0 where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def thumbnails_cpu_seconds(keys: list[str]) -> float:
@@ -75,33 +66,6 @@ def thumbnails_cpu_seconds(keys: list[str]) -> float:
         with Image.open(io.BytesIO(read_bytes(key))) as image:
             thumbnail_webp(image)
     return time.process_time() - started
-
-
-def start_emulator(first_ms: int = LATENCY_MS, event_ms: int = 20) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "studio.emulator",
-            "--port",
-            str(port),
-            "--latency-first-ms",
-            str(first_ms),
-            "--latency-event-ms",
-            str(event_ms),
-        ],
-        cwd=ROOT,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/_emulator/health", timeout=0.5)
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("emulator did not start")
 
 
 async def direct_sdk_seconds(url: str, prompt: str, seed: int) -> float:
@@ -245,31 +209,25 @@ async def crowd(emulator: subprocess.Popen[bytes], url: str, label: str, count: 
     seconds = LATENCY_MS / 1000
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(
-        f"crowd [{label}]: {count} generations (1K) in {elapsed:.2f}s = {elapsed / seconds:.2f}x the latency"
-        f" (target <= 1.3); failed {failed}"
+        f"crowd [{label}]: {count} generations (1K) in {elapsed:.2f}s = {elapsed / seconds:.2f}x the latency;"
+        f" failed {failed}"
     )
     print(
         f"crowd [{label}]: floor, {count} direct SDK streams at once: {floor:.2f}s = {floor / seconds:.2f}x;"
-        f" the studio takes {elapsed / floor:.2f}x the floor"
+        f" the studio takes {elapsed / floor:.2f}x the floor (target <= 1.15)"
     )
-    if floor / seconds > 1.3:
-        print(
-            f"crowd [{label}]: the floor alone is over the 1.3x target on this machine, so no worker"
-            " (whatever it does after the SDK) can meet it here"
-        )
     print(
         f"crowd [{label}]: worker CPU per generation {cpu / count * 1000:.1f} ms; the bare SDK's"
-        f" {floor_cpu / count * 1000:.1f} ms (the emulator runs in its own process, on the same 2 cores)"
+        f" {floor_cpu / count * 1000:.1f} ms: {cpu / floor_cpu:.1f}x (target <= 2; the emulator runs in its"
+        " own process, on the same 2 cores)"
     )
     print(
         f"crowd [{label}]: worker peak RSS {peak:.0f} MB (before {before:.0f} MB; target < 400 MB); database {engine}"
     )
-    cores = os.cpu_count() or 1
-    budget = (1.3 - 1) * seconds * cores
     print(
-        f"crowd [{label}]: CPU, in core-seconds: 1.3x leaves {budget:.1f} for everything after the latency on"
-        f" {cores} cores; the worker used {cpu:.1f} in all (the bare SDK {floor_cpu:.1f} of the same work,"
-        f" the {len(keys)} WebP thumbnails alone {thumbnails_cpu:.1f}), the emulator {emulator_cpu:.1f}"
+        f"crowd [{label}]: CPU, in core-seconds on {os.cpu_count()} cores: the worker used {cpu:.1f} in all (the"
+        f" bare SDK {floor_cpu:.1f} of the same work, the {len(keys)} WebP thumbnails alone {thumbnails_cpu:.1f}),"
+        f" the emulator {emulator_cpu:.1f}"
     )
 
 
@@ -278,7 +236,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["overhead", "crowd"], help="run one of the two measurements")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    emulator, url = start_emulator()
+    emulator, url = start_emulator(LATENCY_MS, 20)
     try:
         if args.only != "crowd":
             asyncio.run(overhead(url))
@@ -289,7 +247,7 @@ def main() -> None:
     if args.only == "overhead":
         return
     # Gemini streams its thoughts while it thinks: the same 3 s, spread over the stream's events.
-    emulator, url = start_emulator(first_ms=600, event_ms=240)
+    emulator, url = start_emulator(600, 240)
     try:
         asyncio.run(crowd(emulator, url, "3 s spread over the stream"))
     finally:

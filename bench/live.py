@@ -19,6 +19,7 @@ from studio.accounts.services import user_sign_up
 from studio.billing.models import Quota
 from studio.chat import services
 from studio.chat.models import Conversation
+from studio.chat.options import GenerationOptions
 from studio.emulator.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,3 +112,25 @@ def session_cookie(user: User) -> str:
     client = Client()
     client.force_login(user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def queue_crowd(name: str, count: int, prompt: str = "crowd") -> list[int]:
+    """A crowd is many people at once: `count` images as turns of 4, each turn in a conversation of
+    its own, all queued. Returns the queued responses' ids."""
+    membership, first = person(name)
+    ids: list[int] = []
+    for index in range(count // 4):
+        conversation = (
+            first
+            if index == 0
+            else services.conversation_create(project=first.project, membership=membership, user=membership.user)
+        )
+        turn = services.turn_submit(
+            conversation=conversation,
+            membership=membership,
+            user=membership.user,
+            prompt=f"{prompt} {index}",
+            options=GenerationOptions(count=4),
+        )
+        ids += list(turn.responses.values_list("pk", flat=True))
+    return ids

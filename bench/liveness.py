@@ -32,10 +32,8 @@ import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from bench.live import PASSWORD, person, start_emulator, start_studio, stop, studio_env  # noqa: E402
-from studio.chat import services  # noqa: E402
+from bench.live import PASSWORD, person, queue_crowd, start_emulator, start_studio, stop, studio_env  # noqa: E402
 from studio.chat.models import Response, ResponseStatus  # noqa: E402
-from studio.chat.options import GenerationOptions  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 UNEVEN = "[[emulator: gaps=40/1500]]"
@@ -115,19 +113,7 @@ def report(label: str, firsts: list[float], later: list[float], images: list[flo
 
 def crowd(count: int) -> None:
     """`count` other generations, kept running for a while (each event a second apart)."""
-    membership, conversation = person("crowd")
-    for index in range(count // 4):
-        if index:
-            conversation = services.conversation_create(
-                project=conversation.project, membership=membership, user=membership.user
-            )
-        services.turn_submit(
-            conversation=conversation,
-            membership=membership,
-            user=membership.user,
-            prompt=f"crowd {index} [[emulator: event_delay=1000]]",
-            options=GenerationOptions(count=4),
-        )
+    queue_crowd("crowd", count, "crowd [[emulator: event_delay=1000]]")
     deadline = time.monotonic() + 60
     while Response.objects.filter(status=ResponseStatus.RUNNING).count() < count:
         if time.monotonic() > deadline:

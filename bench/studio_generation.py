@@ -44,10 +44,8 @@ from google import genai  # noqa: E402
 from google.genai import types  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.live import process_cpu_seconds, start_emulator  # noqa: E402
+from bench.live import person, process_cpu_seconds, queue_crowd, start_emulator  # noqa: E402
 from studio.accounts.models import Membership  # noqa: E402
-from studio.accounts.services import user_sign_up  # noqa: E402
-from studio.billing.models import Quota  # noqa: E402
 from studio.chat import services  # noqa: E402
 from studio.chat.imagestore import read_bytes, thumbnail_webp  # noqa: E402
 from studio.chat.models import Conversation, ImageVersion, Response, ResponseStatus  # noqa: E402
@@ -89,11 +87,7 @@ async def direct_sdk_seconds(url: str, prompt: str, seed: int) -> float:
 
 
 def world() -> tuple[Conversation, Membership]:
-    user = user_sign_up(username=f"bench{time.time_ns()}", email=f"b{time.time_ns()}@example.com", password="x" * 16)
-    membership = Membership.objects.select_related("team", "user").get(user=user)
-    Quota.objects.filter(team=membership.team).update(spend_limit_usd=None)  # a crowd costs over a new team's $10
-    project = services.project_create(team=membership.team, membership=membership, user=user, name="bench")
-    conversation = services.conversation_create(project=project, membership=membership, user=user)
+    membership, conversation = person("bench")
     return conversation, membership
 
 
@@ -137,27 +131,6 @@ async def overhead(url: str) -> None:
     )
 
 
-def queue_crowd(count: int) -> list[int]:
-    """A crowd is many people at once: one conversation each, a turn of 4 images in every one."""
-    first, membership = world()
-    conversation_ids = []
-    for index in range(count // 4):
-        conversation = (
-            first
-            if index == 0
-            else services.conversation_create(project=first.project, membership=membership, user=membership.user)
-        )
-        services.turn_submit(
-            conversation=conversation,
-            membership=membership,
-            user=membership.user,
-            prompt=f"crowd {index}",
-            options=GenerationOptions(count=4),
-        )
-        conversation_ids.append(conversation.pk)
-    return conversation_ids
-
-
 async def direct_crowd(url: str, count: int) -> tuple[float, float]:
     """The floor: the same number of calls made straight through the SDK, nothing stored, with the
     connection pool sized as the studio sizes it (the SDK's default of 100 would queue the rest)."""
@@ -182,8 +155,7 @@ async def direct_crowd(url: str, count: int) -> tuple[float, float]:
 
 async def crowd(emulator: subprocess.Popen[bytes], url: str, label: str, count: int = 200) -> None:
     settings.GEMINI_BASE_URL = url
-    conversation_ids = await database_sync_to_async(queue_crowd)(count)
-    mine = Response.objects.filter(turn__conversation_id__in=conversation_ids)
+    mine = Response.objects.filter(pk__in=await database_sync_to_async(queue_crowd)("crowd", count))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runner = build_runner(concurrency=count)
     started, cpu, emulator_cpu = time.perf_counter(), time.process_time(), process_cpu_seconds(emulator.pid)

@@ -35,36 +35,14 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
 
-from bench.live import person, process_cpu_seconds, start_emulator, start_worker, stop, studio_env  # noqa: E402
-from studio.chat import services  # noqa: E402
+from bench.live import process_cpu_seconds, queue_crowd, start_emulator, start_worker, stop, studio_env  # noqa: E402
 from studio.chat.models import Response, ResponseStatus  # noqa: E402
-from studio.chat.options import GenerationOptions  # noqa: E402
 
 FINISHED = [ResponseStatus.SUCCEEDED, ResponseStatus.FAILED]
 
 
-def queue(generations: int) -> list[int]:
-    membership, first = person("throughput")
-    ids = []
-    for index in range(generations // 4):
-        conversation = (
-            first
-            if index == 0
-            else services.conversation_create(project=first.project, membership=membership, user=membership.user)
-        )
-        turn = services.turn_submit(
-            conversation=conversation,
-            membership=membership,
-            user=membership.user,
-            prompt=f"throughput {index}",
-            options=GenerationOptions(count=4),
-        )
-        ids += list(turn.responses.values_list("pk", flat=True))
-    return ids
-
-
 def measure(gemini_url: str, emulator_pid: int, workers: int, generations: int, concurrency: int) -> str:
-    ids = queue(generations)
+    ids = queue_crowd("throughput", generations)
     mine = Response.objects.filter(pk__in=ids)
     emulator_cpu = process_cpu_seconds(emulator_pid)
     processes = [start_worker(studio_env(gemini_url), concurrency) for _ in range(workers)]

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from studio.emulator.server import free_port
+from tests.processes import stop_all
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,13 +106,7 @@ def live_studio(*, gemini_url: str, var_dir: Path) -> Iterator[LiveStudio]:
             )
         yield LiveStudio(url=url, mode="scaled" if scaled else "embedded", var_dir=var_dir)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         if scratch is not None:
             drop_postgres(os.environ["DATABASE_URL"], scratch[1])
 

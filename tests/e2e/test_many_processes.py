@@ -27,7 +27,7 @@ from studio.emulator.server import free_port
 from tests import live_emulator
 from tests.e2e.journeys import sign_up_and_open_conversation
 from tests.e2e.live_studio import ROOT, LiveStudio, drop_postgres, scratch_postgres, wait_until_up
-from tests.processes import alive
+from tests.processes import alive, stop_all
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
@@ -127,14 +127,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         processes.append(_start([*manage, "db_worker", "--interval", "1"], env, logs / "chores.log"))
         yield Deployment(webs[0], webs[1], workers, database_url, bucket, logs)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes, grace=40)
         drop_postgres(os.environ["DATABASE_URL"], database)
         s3.stop()
         gemini.stop()

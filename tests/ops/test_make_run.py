@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from studio.emulator.server import free_port
+from tests.e2e.live_studio import wait_until_up
 from tests.processes import children, gone_within
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,17 +32,8 @@ def test_studio_serve_without_a_key_runs_the_emulator_beside_it(tmp_path: Path) 
     )
     emulators: list[int] = []
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert studio.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"the studio never became ready:\n{log.read_text()}")
+        wait_until_up(f"http://127.0.0.1:{port}", studio, log)
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, "ready, emulator included"
         emulator_url = (tmp_path / "emulator_url").read_text().strip()
         assert httpx.get(f"{emulator_url}/_emulator/health").status_code == 200
         emulators = [

@@ -84,7 +84,7 @@ FLAG_HELP = {
     "retry_after_s": "Retry-After header (seconds) on 429 and 503 answers; 0 sends none",
     "api_keys": "comma-separated API keys to accept (others get 400 API_KEY_INVALID); empty accepts any",
     "render_cache_mb": "memory for caching rendered images of identical requests",
-    "drawing_threads": "images drawn at once (each 4K drawing holds about 100 MB while it runs)",
+    "drawing_threads": "images drawn at once (each 4K drawing holds about 150 MB while it runs)",
     "log_requests": "how many recent requests GET /_emulator/requests keeps",
     "log_bodies_mb": "memory for logged request bodies; past it, older ones lose long strings (images)",
 }

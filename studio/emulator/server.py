@@ -17,7 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .app import create_app
-from .config import EmulatorConfig
+from .config import ENV_PREFIX, EmulatorConfig
 from .libc import die_with_parent
 
 
@@ -80,15 +80,16 @@ class EmulatorProcess:
                 self.process.kill()
 
 
-def _flags(config: EmulatorConfig) -> list[str]:
-    flags = []
+def _environ(config: EmulatorConfig) -> dict[str, str]:
+    """`config` as GEMINI_EMULATOR_* variables: unlike flags, a signing key or accepted API keys do
+    not show in the process list."""
+    values = {}
     for item in fields(config):
         if item.name == "help":
             continue
         value = getattr(config, item.name)
-        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
-        flags.append(f"--{item.name.replace('_', '-')}={text}")
-    return flags
+        values[ENV_PREFIX + item.name.upper()] = ("on" if value else "off") if isinstance(value, bool) else str(value)
+    return values
 
 
 def serve_in_process(config: EmulatorConfig, log: Path) -> EmulatorProcess:
@@ -97,10 +98,10 @@ def serve_in_process(config: EmulatorConfig, log: Path) -> EmulatorProcess:
     if config.port == 0:
         config = replace(config, port=free_port(config.host))
     url = f"http://{config.host}:{config.port}"
-    env = {**os.environ, **ALLOCATOR_ENV}
+    env = {**os.environ, **_environ(config), **ALLOCATOR_ENV}
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "studio.emulator", *_flags(config)],
+            [sys.executable, "-m", "studio.emulator"],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,

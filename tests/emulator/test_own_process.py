@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_serve_in_process_draws_through_the_sdk_in_another_process(tmp_path: Path) -> None:
-    emulator = serve_in_process(EmulatorConfig(port=0, latency_first_ms=0, latency_event_ms=0), tmp_path / "log")
+    config = EmulatorConfig(port=0, latency_first_ms=0, latency_event_ms=0, signing_key="not on the command line")
+    emulator = serve_in_process(config, tmp_path / "log")
     try:
         assert emulator.process.pid != os.getpid()
         client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=emulator.url))
@@ -34,6 +35,9 @@ def test_serve_in_process_draws_through_the_sdk_in_another_process(tmp_path: Pat
         assert images and images[0][:2] == b"\xff\xd8"  # a JPEG, drawn over there
         environ = Path(f"/proc/{emulator.process.pid}/environ").read_bytes().split(b"\0")
         assert b"MALLOC_MMAP_THRESHOLD_=1048576" in environ
+        assert b"GEMINI_EMULATOR_SIGNING_KEY=not on the command line" in environ
+        command = Path(f"/proc/{emulator.process.pid}/cmdline").read_bytes()
+        assert b"not on the command line" not in command, "ps shows the command line to everyone"
     finally:
         emulator.stop()
     assert emulator.process.poll() is not None

@@ -79,7 +79,8 @@ def watch_one(page: Page, gemini_url: str, token: str) -> tuple[float, list[floa
     expect(responses.last).to_have_class(re.compile("response-succeeded"), timeout=120_000)
     expect(responses.last.locator(".image-version img")).to_have_js_property("complete", True)
     page.wait_for_timeout(300)
-    marks: list[list[Any]] = page.evaluate("() => window.liveMarks")
+    watched = responses.last.get_attribute("id")
+    marks: list[list[Any]] = [m for m in page.evaluate("() => window.liveMarks") if m[3] == watched]
     emitted = _stream_entry(gemini_url, token)["emitted"]
     delays: list[float] = []
     shown_so_far = ""
@@ -112,7 +113,13 @@ def report(label: str, firsts: list[float], later: list[float], images: list[flo
 
 
 def crowd(count: int) -> None:
-    """`count` other generations, kept running for a while (each event a second apart)."""
+    """`count` other generations, running through the next watched prompt (each event a second
+    apart, about 10 s in all); the previous crowd has finished first."""
+    deadline = time.monotonic() + 120
+    while Response.objects.filter(status__in=[ResponseStatus.RUNNING, ResponseStatus.QUEUED]).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the previous crowd did not finish")
+        time.sleep(0.2)
     queue_crowd("crowd", count, "crowd [[emulator: event_delay=1000]]")
     deadline = time.monotonic() + 60
     while Response.objects.filter(status=ResponseStatus.RUNNING).count() < count:
@@ -146,10 +153,12 @@ def main() -> None:
                 ("worker otherwise idle", 0),
                 (f"{args.crowd} other generations running", args.crowd),
             ):
-                if others:  # from another thread: Playwright's loop runs in this one
-                    with ThreadPoolExecutor(1) as pool:
-                        pool.submit(crowd, others).result()
-                results = [watch_one(page, gemini_url, f"t{time.time_ns()}") for _ in range(args.runs)]
+                results = []
+                for _ in range(args.runs):
+                    if others:  # from another thread: Playwright's loop runs in this one
+                        with ThreadPoolExecutor(1) as pool:
+                            pool.submit(crowd, others).result()
+                    results.append(watch_one(page, gemini_url, f"t{time.time_ns()}"))
                 report(label, [r[0] for r in results], [d for r in results for d in r[1]], [r[2] for r in results])
             browser.close()
     finally:

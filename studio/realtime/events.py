@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
@@ -61,10 +62,29 @@ async def sent() -> None:
         await asyncio.gather(*mine, return_exceptions=True)
 
 
+# Events committed by worker threads wait here for the loop; one wake-up of the loop carries all that
+# queued meanwhile (each wake-up is a system call, and a batch of writes commits many events at once).
+_handed: list[tuple[asyncio.AbstractEventLoop, int, str, dict[str, Any]]] = []
+_handed_lock = threading.Lock()
+
+
+def _spawn_handed() -> None:
+    loop = asyncio.get_running_loop()
+    with _handed_lock:
+        mine = [event for event in _handed if event[0] is loop]
+        _handed[:] = [event for event in _handed if event[0] is not loop]
+    for _, conversation_id, kind, ids in mine:
+        _spawn(conversation_id, kind, ids)
+
+
 def _send_now(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
     loop = _runner_loop.get()
     if loop is not None and not loop.is_closed():
-        loop.call_soon_threadsafe(_spawn, conversation_id, kind, ids)
+        with _handed_lock:
+            wake = not any(event[0] is loop for event in _handed)
+            _handed.append((loop, conversation_id, kind, ids))
+        if wake:
+            loop.call_soon_threadsafe(_spawn_handed)
         return
     async_to_sync(_publish_logged)(conversation_id, kind, ids)
 

@@ -32,7 +32,7 @@ def test_events_from_worker_threads_all_arrive_in_commit_order() -> None:
         await commit(77, 0, 30)  # one transaction, thirty events: handed to the loop together
         await asyncio.gather(commit(77, 30, 5), commit(77, 35, 5))  # two threads at once
         await sent()
-        received = []
+        received: list[int] = []
         async with asyncio.timeout(5):
             while len(received) < 40:
                 received.append(int((await layer.receive(channel))["response_id"]))

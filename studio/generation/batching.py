@@ -1,8 +1,8 @@
 """Progress writes of every job a runner runs go to the database together.
 
-A crowd's jobs each write their thoughts several times a second. Written one by one, each is a
-transaction and a thread hop, and on SQLite they queue for the one write lock: with 200 jobs a
-thought waited seconds to be saved. Here whatever queues while a batch is being written goes in
+A crowd's jobs each write their thoughts several times a second (the write interval no longer grows
+with the crowd, which had held a thought back for up to 1.9 s with 200 jobs). Written one by one,
+each is a transaction and a thread hop. Here whatever queues while a batch is being written goes in
 the next batch, in one transaction, so the batch grows with the load instead of the wait.
 """
 

@@ -55,8 +55,8 @@ def _sqlite_thread() -> ThreadPoolExecutor:
 def db[**P, R](fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """Run ORM work off the event loop. On PostgreSQL in the loop's thread pool (not the single
     'sync' thread), so many jobs write in parallel. SQLite lets one writer in at a time and makes the
-    others sleep in growing steps (up to 100 ms each) until the lock is free: with 200 jobs a thought
-    waited almost 2 s that way. There one thread does all of it, in order, and never sleeps."""
+    others sleep in growing steps (up to 100 ms each) until the lock is free, so there one thread does
+    all of it, in order, and none sleeps."""
     if connection.vendor == "sqlite":
         return sync_to_async(fn, thread_sensitive=False, executor=_sqlite_thread())
     return sync_to_async(fn, thread_sensitive=False)
@@ -147,7 +147,6 @@ class Pipeline:
         self._sleep = sleep
         self._rng = random.Random()
         self.progress_writes = ProgressBatcher(db(records.responses_save_progress))
-        self._running = 0
 
     def warm_up(self) -> None:
         """Pay one-off start-up costs (codec plugins, HTTP clients) before a burst of jobs, not during it."""
@@ -155,13 +154,6 @@ class Pipeline:
         self.gemini.warm_up()
 
     async def run(self, response_id: int) -> None:
-        self._running += 1
-        try:
-            await self._run(response_id)
-        finally:
-            self._running -= 1
-
-    async def _run(self, response_id: int) -> None:
         progress = Progress()
         try:
             await self._run_job(response_id, progress)

@@ -48,10 +48,33 @@ async def _publish_logged(conversation_id: int, kind: str, ids: dict[str, Any]) 
         logger.exception("could not publish %s for conversation %s", kind, conversation_id)
 
 
+# The newest send of each conversation on each loop. The next one waits for it: sends are separate
+# tasks, and over Redis a later one could overtake an earlier one; this way a page gets its
+# conversation's events in commit order, while different conversations still go out side by side.
+_latest: dict[tuple[asyncio.AbstractEventLoop, int], asyncio.Future[None]] = {}
+
+
+async def _publish_after(
+    previous: asyncio.Future[None] | None, conversation_id: int, kind: str, ids: dict[str, Any]
+) -> None:
+    if previous is not None:
+        await asyncio.wait([previous])  # never raises: the earlier send logs its own failure
+    await _publish_logged(conversation_id, kind, ids)
+
+
 def _spawn(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
-    task = asyncio.ensure_future(_publish_logged(conversation_id, kind, ids))
+    key = (asyncio.get_running_loop(), conversation_id)
+    previous = _latest.get(key)
+    task = asyncio.ensure_future(_publish_after(previous, conversation_id, kind, ids))
+    _latest[key] = task
     _sending.add(task)  # keep a reference until it is sent
-    task.add_done_callback(_sending.discard)
+
+    def forget(done: asyncio.Future[None]) -> None:
+        _sending.discard(done)
+        if _latest.get(key) is done:
+            del _latest[key]
+
+    task.add_done_callback(forget)
 
 
 async def sent() -> None:
@@ -64,16 +87,14 @@ async def sent() -> None:
 
 # Events committed by worker threads wait here for the loop; one wake-up of the loop carries all that
 # queued meanwhile (each wake-up is a system call, and a batch of writes commits many events at once).
-_handed: list[tuple[asyncio.AbstractEventLoop, int, str, dict[str, Any]]] = []
+_handed: dict[asyncio.AbstractEventLoop, list[tuple[int, str, dict[str, Any]]]] = {}
 _handed_lock = threading.Lock()
 
 
 def _spawn_handed() -> None:
-    loop = asyncio.get_running_loop()
     with _handed_lock:
-        mine = [event for event in _handed if event[0] is loop]
-        _handed[:] = [event for event in _handed if event[0] is not loop]
-    for _, conversation_id, kind, ids in mine:
+        mine = _handed.pop(asyncio.get_running_loop(), [])
+    for conversation_id, kind, ids in mine:
         _spawn(conversation_id, kind, ids)
 
 
@@ -81,8 +102,8 @@ def _send_now(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
     loop = _runner_loop.get()
     if loop is not None and not loop.is_closed():
         with _handed_lock:
-            wake = not any(event[0] is loop for event in _handed)
-            _handed.append((loop, conversation_id, kind, ids))
+            wake = loop not in _handed  # a wake-up already on its way carries this one too
+            _handed.setdefault(loop, []).append((conversation_id, kind, ids))
         if wake:
             loop.call_soon_threadsafe(_spawn_handed)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -46,15 +47,34 @@ def price_list(row: PriceVersion) -> PriceList:
 def prices_for_response(response_id: int, model: GeminiModel) -> PriceList:
     """The prices a response was reserved at (so the settle matches the estimate people saw), or the
     model's prices in force when it has no reservation or now runs on another model."""
-    reserved = (
-        UsageEntry.objects.filter(response_ref=response_id, kind=EntryKind.RESERVE)
-        .select_related("price_version")
-        .order_by("-pk")
-        .first()
-    )
-    if reserved is not None and reserved.price_version is not None and reserved.price_version.model_id == model.pk:
-        return price_list(reserved.price_version)
-    return price_list(price_version(model))
+    prices = prices_for_responses({response_id: model})[response_id]
+    if isinstance(prices, PricesMissing):
+        raise prices
+    return prices
+
+
+def prices_for_responses(models: Mapping[int, GeminiModel]) -> dict[int, PriceList | PricesMissing]:
+    """`prices_for_response` for many responses (by id, with the model each runs on): their
+    reservations in one query, the prices in force once per model. A model without prices is that
+    response's outcome, not the others'."""
+    newest: dict[int | None, UsageEntry] = {}
+    reserves = UsageEntry.objects.filter(response_ref__in=list(models), kind=EntryKind.RESERVE)
+    for entry in reserves.select_related("price_version").order_by("pk"):
+        newest[entry.response_ref] = entry  # oldest first, so the newest reservation stays
+    in_force: dict[int, PriceList | PricesMissing] = {}
+    prices: dict[int, PriceList | PricesMissing] = {}
+    for response_id, model in models.items():
+        reserved = newest.get(response_id)
+        if reserved is not None and reserved.price_version is not None and reserved.price_version.model_id == model.pk:
+            prices[response_id] = price_list(reserved.price_version)
+            continue
+        if model.pk not in in_force:
+            try:
+                in_force[model.pk] = price_list(price_version(model))
+            except PricesMissing as error:
+                in_force[model.pk] = error
+        prices[response_id] = in_force[model.pk]
+    return prices
 
 
 def image_tokens(model: GeminiModel, size: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -64,7 +65,16 @@ def model_for(model: GeminiModel | None) -> ModelChoice:
 
 
 def model_by_id(model_id: str) -> GeminiModel | None:
-    return GeminiModel.objects.select_related("replacement").filter(model_id=model_id.removeprefix("models/")).first()
+    return models_by_id([model_id]).get(model_id)
+
+
+def models_by_id(model_ids: Iterable[str]) -> dict[str, GeminiModel]:
+    """Catalogue rows by the ids asked for (with or without "models/"), in one query; ids that are
+    not in the catalogue are left out."""
+    asked = {model_id: model_id.removeprefix("models/") for model_id in model_ids}
+    found = GeminiModel.objects.select_related("replacement").filter(model_id__in=set(asked.values()))
+    rows = {row.model_id: row for row in found}
+    return {model_id: rows[bare] for model_id, bare in asked.items() if bare in rows}
 
 
 def selectable_models() -> QuerySet[GeminiModel]:

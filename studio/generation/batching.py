@@ -1,9 +1,10 @@
-"""Progress writes of every job a runner runs go to the database together.
+"""What many jobs of one runner ask of the database at about the same time goes to it together.
 
-A crowd's jobs each write their thoughts several times a second (the write interval no longer grows
-with the crowd, which had held a thought back for up to 1.9 s with 200 jobs). Written one by one,
-each is a transaction and a thread hop. Here whatever queues while a batch is being written goes in
-the next batch, in one transaction, so the batch grows with the load instead of the wait.
+A crowd of 200 jobs loads its requests, writes its thoughts several times a second and settles its
+bills nearly at once. One by one, each is a thread hop, a transaction and its own queries. Here
+whatever queues while a batch is on its way goes in the next batch, in one call, so the batch grows
+with the load instead of the wait. Progress writes (the write interval no longer grows with the
+crowd, which had held a thought back for up to 1.9 s with 200 jobs) and job loads go this way.
 """
 
 from __future__ import annotations
@@ -16,58 +17,73 @@ from .records import LeaseLost, ProgressWrite
 
 logger = logging.getLogger("studio.generation")
 
-WriteMany = Callable[[Sequence[ProgressWrite]], Awaitable[set[int]]]
 
+class Batcher[T, R]:
+    """`call(item)` returns its item's outcome once `run_many` has run it with those queued beside
+    it. `run_many` gives one outcome per item, in order: its result, or the exception its caller
+    gets. If a whole batch fails (a bug or a lost database connection), its items are run again one
+    by one, so one bad item does not fail the others."""
 
-class ProgressBatcher:
-    """`save` returns once its write is committed (with those queued beside it); raises LeaseLost
-    when this worker no longer owns the response, as a write of its own would."""
+    def __init__(self, run_many: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]], *, name: str) -> None:
+        self._run_many = run_many
+        self._name = name
+        self._queued: list[tuple[T, asyncio.Future[R]]] = []
+        self._runner: asyncio.Task[None] | None = None
+        self.batches = 0  # calls of run_many that succeeded, for tests and logs
+        self.items = 0
 
-    def __init__(self, write_many: WriteMany) -> None:
-        self._write_many = write_many
-        self._queued: list[tuple[ProgressWrite, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self.batches = 0  # transactions written, for tests and logs
-        self.writes = 0
-
-    async def save(self, write: ProgressWrite) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._queued.append((write, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="progress-writes")
-        await done
+    async def call(self, item: T) -> R:
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queued.append((item, done))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._drain(), name=self._name)
+        return await done
 
     async def _drain(self) -> None:
         while self._queued:
             batch, self._queued = self._queued, []
             try:
-                lost = await self._write_many([write for write, _ in batch])
+                outcomes = await self._run_many([item for item, _ in batch])
             except Exception:
-                logger.exception("a batch of %s progress writes failed; writing them one by one", len(batch))
+                logger.exception("a batch of %s %s failed; running them one by one", len(batch), self._name)
                 await self._one_by_one(batch)
                 continue
             self.batches += 1
-            self.writes += len(batch)
-            for write, done in batch:
-                _settle(done, LeaseLost(write.response_id) if write.response_id in lost else None)
+            self.items += len(batch)
+            for (_, done), outcome in zip(batch, outcomes, strict=True):
+                _settle(done, outcome)
 
-    async def _one_by_one(self, batch: list[tuple[ProgressWrite, asyncio.Future[None]]]) -> None:
-        """One bad write must not fail the others' (each gets its own outcome)."""
-        for write, done in batch:
+    async def _one_by_one(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        for item, done in batch:
             try:
-                lost = await self._write_many([write])
-            except Exception as error:  # noqa: BLE001 - raised in the job that asked for this write
+                (outcome,) = await self._run_many([item])
+            except Exception as error:  # noqa: BLE001 - raised in the job that asked for this item
                 _settle(done, error)
                 continue
             self.batches += 1
-            self.writes += 1
-            _settle(done, LeaseLost(write.response_id) if lost else None)
+            self.items += 1
+            _settle(done, outcome)
 
 
-def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+class ProgressBatcher(Batcher[ProgressWrite, None]):
+    """`save` returns once its write is committed (with those queued beside it); raises LeaseLost
+    when this worker no longer owns the response, as a write of its own would."""
+
+    def __init__(self, write_many: Callable[[Sequence[ProgressWrite]], Awaitable[set[int]]]) -> None:
+        async def outcomes(writes: Sequence[ProgressWrite]) -> list[Exception | None]:
+            lost = await write_many(writes)
+            return [LeaseLost(write.response_id) if write.response_id in lost else None for write in writes]
+
+        super().__init__(outcomes, name="progress writes")
+
+    async def save(self, write: ProgressWrite) -> None:
+        await self.call(write)
+
+
+def _settle[R](done: asyncio.Future[R], outcome: R | Exception) -> None:
     if done.done():  # its job was cancelled meanwhile
         return
-    if error is None:
-        done.set_result(None)
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
     else:
-        done.set_exception(error)
+        done.set_result(outcome)

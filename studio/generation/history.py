@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from studio.billing.pricing import PriceList
-from studio.billing.selectors import prices_for_response
+from studio.billing.selectors import prices_for_responses
 from studio.catalogue.capabilities import closest_aspect_ratio
 from studio.catalogue.models import GeminiModel
-from studio.catalogue.selectors import CatalogueError, live, model_by_id
+from studio.catalogue.selectors import CatalogueError, live, model_by_id, models_by_id
 from studio.chat.imagestore import read_bytes, response_folder
 from studio.chat.models import ImageVersion, Reference, Response, Turn
 from studio.chat.options import GenerationOptions
@@ -281,15 +282,47 @@ def context_preview(parent: Response | None, policy: ReplayPolicy | None = None)
 
 
 def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
+    outcome = load_jobs([response_id], policy)[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def load_jobs(response_ids: Sequence[int], policy: ReplayPolicy | None = None) -> list[Job | Exception]:
+    """The jobs of many responses (a runner's claim), in the order asked. Responses, references,
+    catalogue rows and prices are read once for all (a chain's ancestors per response, as only
+    later turns have them). What stops one job (its model left the catalogue, it has no prices, it
+    was deleted) is that job's outcome, not the others'."""
     policy = policy or ReplayPolicy.from_settings()
-    response = (
+    responses = (
         Response.objects.select_related("turn__conversation__project")
         .prefetch_related("turn__references")
-        .get(pk=response_id)
+        .in_bulk(response_ids)
     )
+    catalogue = models_by_id({response.turn.model_id for response in responses.values()})
+    models: dict[int, GeminiModel] = {}
+    outcomes: dict[int, Job | Exception] = {}
+    for response_id, response in responses.items():
+        try:
+            models[response_id] = _live_model(response.turn.model_id, catalogue.get(response.turn.model_id))
+        except CatalogueError as error:
+            outcomes[response_id] = error
+    prices = prices_for_responses(models)
+    for response_id, model in models.items():
+        price = prices[response_id]
+        if isinstance(price, Exception):
+            outcomes[response_id] = price
+            continue
+        try:
+            outcomes[response_id] = _job(responses[response_id], model, price, policy)
+        except Exception as error:  # noqa: BLE001 - e.g. a reference's file is gone: this job's failure alone
+            outcomes[response_id] = error
+    return [outcomes.get(pk) or Response.DoesNotExist(f"Response {pk} does not exist.") for pk in response_ids]
+
+
+def _job(response: Response, model: GeminiModel, prices: PriceList, policy: ReplayPolicy) -> Job:
     turn = response.turn
     options = turn.options
-    model = run_model(turn.model_id)
     contents, inline_turns, size = _fit(ancestry(response), _user_content(turn, policy), policy)
     first_reference = next(iter(turn.references.all()), None)  # in position order, already loaded
     aspect = None if options.aspect_ratio == "auto" else options.aspect_ratio
@@ -314,14 +347,17 @@ def load_job(response_id: int, policy: ReplayPolicy | None = None) -> Job:
         folder=response_folder(turn.conversation_id, response.pk),
         inline_turns=inline_turns,
         estimated_bytes=size,
-        prices=prices_for_response(response.pk, model),
+        prices=prices,
     )
 
 
 def run_model(model_id: str) -> GeminiModel:
     """The catalogue entry a turn's call goes to: never a shut-down model (a turn queued before the
     shutdown runs on the replacement too)."""
-    row = model_by_id(model_id)
+    return _live_model(model_id, model_by_id(model_id))
+
+
+def _live_model(model_id: str, row: GeminiModel | None) -> GeminiModel:
     if row is None:
         raise CatalogueError(f"The model {model_id} is not in the model catalogue; an admin must add it back.")
     return live(row).model

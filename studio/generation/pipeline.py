@@ -36,9 +36,9 @@ from studio.chat.imagestore import StoredImage, UnreadableImage, load_codecs, re
 from studio.chat.models import Response, ResponseStatus
 
 from . import records
-from .batching import ProgressBatcher
+from .batching import Batcher, ProgressBatcher
 from .gemini import GeminiClient
-from .history import Job, load_job
+from .history import Job, load_jobs
 from .messages import GeminiError, ImageRequest, OutputPart, StreamEvent
 from .outcomes import message_for
 
@@ -147,6 +147,7 @@ class Pipeline:
         self._sleep = sleep
         self._rng = random.Random()
         self.progress_writes = ProgressBatcher(db(records.responses_save_progress))
+        self.job_loads: Batcher[int, Job] = Batcher(db(load_jobs), name="job loads")
 
     def warm_up(self) -> None:
         """Pay one-off start-up costs (codec plugins, HTTP clients) before a burst of jobs, not during it."""
@@ -162,7 +163,7 @@ class Pipeline:
 
     async def _run_job(self, response_id: int, progress: Progress) -> None:
         try:
-            await self._generate(await db(load_job)(response_id), progress)
+            await self._generate(await self.job_loads.call(response_id), progress)
         except CatalogueError as error:  # the turn's model left the catalogue, or lost its replacement
             logger.warning("response %s: %s", response_id, error)
             await self._finish_failed_raw(response_id, "model_unavailable", str(error))

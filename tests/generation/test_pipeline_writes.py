@@ -68,7 +68,7 @@ def test_a_crowd_does_not_hold_anyone_s_thoughts_back(gemini: LiveEmulator) -> N
         submit(crowd, user, "a lantern [[emulator: event_delay=150]]", count=4)
     per_response, pipeline = asyncio.run(run_crowd(crowd.pk))
     assert per_response >= 4, "nearly every delta is its own write and event"
-    assert pipeline.progress_writes.writes >= 24 * 4
+    assert pipeline.progress_writes.items >= 24 * 4
     finished = Response.objects.filter(turn__conversation=crowd)
     assert all(r.thoughts_text.count("**") >= 6 for r in finished), "every thought is saved in the end"
 
@@ -90,7 +90,7 @@ def test_writes_that_queue_together_share_one_transaction(gemini: LiveEmulator) 
         return batcher, results, ids
 
     batcher, results, ids = asyncio.run(scenario())
-    assert len(ids) == 24 and batcher.batches == 1 and batcher.writes == 24
+    assert len(ids) == 24 and batcher.batches == 1 and batcher.items == 24
     assert isinstance(results[5], records.LeaseLost) and results[5].args == (ids[5],)
     assert all(result is None for index, result in enumerate(results) if index != 5)
     saved = dict(Response.objects.filter(pk__in=ids).values_list("pk", "thoughts_text"))

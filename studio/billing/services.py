@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -195,6 +196,21 @@ def open_reservation(response_id: int) -> UsageEntry | None:
     )
 
 
+@dataclass(frozen=True)
+class Closing:
+    """How one response's reservation ends: settled (`billed`) or released. Billed without a `cost`:
+    Gemini's final usage never arrived (interrupted or cancelled mid-answer), so the reserved bound
+    is charged and marked estimated."""
+
+    response_id: int
+    billed: bool
+    reason: str
+    cost: Decimal | None = None
+    images: int = 0
+    usage: dict[str, Any] | None = None
+    queries: int = 0
+
+
 def close(
     *,
     response_id: int,
@@ -205,17 +221,52 @@ def close(
     usage: dict[str, Any] | None = None,
     queries: int = 0,
 ) -> UsageEntry | None:
-    """Settle (`billed`) or release the response's open reservation, exactly once (the database's
-    unique constraint backs this up). Billed without a `cost`: Gemini's final usage never arrived
-    (interrupted or cancelled mid-answer), so the reserved bound is charged and marked estimated."""
-    reserved = open_reservation(response_id)
-    if reserved is None:
-        return None
-    if billed:
-        kind, amount, estimated = EntryKind.SETTLE, (cost if cost is not None else reserved.amount_usd), cost is None
+    """Settle or release the response's open reservation (see `Closing`), exactly once."""
+    return close_many([Closing(response_id, billed, reason, cost, images, usage, queries)])[0]
+
+
+def close_many(closings: Sequence[Closing]) -> list[UsageEntry | None]:
+    """Close many responses' open reservations, exactly once each (the database's unique constraint
+    backs this up): the reservations are read in one query, the entries written in one, and each
+    team's counters moved once by the sum. None where a response has nothing open."""
+    open_by_response: dict[int | None, UsageEntry] = {}
+    reserves = UsageEntry.objects.filter(
+        response_ref__in=[closing.response_id for closing in closings], kind=EntryKind.RESERVE, closings__isnull=True
+    )
+    for reserve in reserves.order_by("pk"):
+        open_by_response[reserve.response_ref] = reserve  # oldest first: the newest open one stays
+    entries: list[UsageEntry | None] = []
+    moves: dict[tuple[int, int | None, dt.date, dt.date], tuple[Decimal, int]] = {}
+    above_reserve: set[tuple[int, dt.date]] = set()
+    for closing in closings:
+        # Popped: a response listed twice in a batch closes once.
+        reserved = open_by_response.pop(closing.response_id) if closing.response_id in open_by_response else None
+        if reserved is None:
+            entries.append(None)
+            continue
+        entry = _closing_entry(closing, reserved)
+        entries.append(entry)
+        if reserved.team_id is not None:
+            key = (reserved.team_id, reserved.user_id, reserved.period_start, reserved.day)
+            amount, images = moves.get(key, (ZERO, 0))
+            moves[key] = (amount + entry.amount_usd - reserved.amount_usd, images + entry.images - reserved.images)
+            if entry.amount_usd > reserved.amount_usd:
+                above_reserve.add((reserved.team_id, reserved.period_start))
+    UsageEntry.objects.bulk_create([entry for entry in entries if entry is not None])
+    for (team_id, user_id, start, day), (amount, images) in moves.items():
+        _move(team_id, user_id, start, day, amount, images)
+    for team_id, start in above_reserve:
+        _maybe_warn(team_id, start)
+    return entries
+
+
+def _closing_entry(closing: Closing, reserved: UsageEntry) -> UsageEntry:
+    if closing.billed:
+        kind, estimated = EntryKind.SETTLE, closing.cost is None
+        amount, images = (closing.cost if closing.cost is not None else reserved.amount_usd), closing.images
     else:
         kind, amount, estimated, images = EntryKind.RELEASE, ZERO, False, 0
-    entry = UsageEntry.objects.create(
+    return UsageEntry(
         kind=kind,
         reservation=reserved,
         team_id=reserved.team_id,
@@ -224,31 +275,19 @@ def close(
         user_name=reserved.user_name,
         project_id=reserved.project_id,
         project_name=reserved.project_name,
-        response_ref=response_id,
+        response_ref=closing.response_id,
         model_id=reserved.model_id,
         image_size=reserved.image_size,
         price_version_id=reserved.price_version_id,
         amount_usd=amount,
         images=images,
-        search_queries=queries,
-        usage=usage or {},
+        search_queries=closing.queries,
+        usage=closing.usage or {},
         estimated=estimated,
-        reason=reason[:200],
+        reason=closing.reason[:200],
         period_start=reserved.period_start,
         day=reserved.day,
     )
-    if reserved.team_id is not None:
-        _move(
-            reserved.team_id,
-            reserved.user_id,
-            reserved.period_start,
-            reserved.day,
-            amount - reserved.amount_usd,
-            images - reserved.images,
-        )
-        if amount > reserved.amount_usd:
-            _maybe_warn(reserved.team_id, reserved.period_start)
-    return entry
 
 
 @transaction.atomic

@@ -148,6 +148,7 @@ class Pipeline:
         self._rng = random.Random()
         self.progress_writes = ProgressBatcher(db(records.responses_save_progress))
         self.job_loads: Batcher[int, Job] = Batcher(db(load_jobs), name="job loads")
+        self.finishes: Batcher[records.Finish, None] = Batcher(db(records.responses_finish), name="finishes")
 
     def warm_up(self) -> None:
         """Pay one-off start-up costs (codec plugins, HTTP clients) before a burst of jobs, not during it."""
@@ -396,19 +397,19 @@ class Pipeline:
             "parts": progress.parts,
             "text": progress.text,
         }
-        await db(records.response_finish)(
-            response_id=job.response_id,
-            worker_id=self.worker_id,
-            conversation_id=job.conversation_id,
-            status=status,
-            error_code=code,
-            error_message=message_for(code, detail=detail) if code else "",
-            finish_reason=reason,
-            usage=progress.usage,
-            grounding=progress.grounding,
-            model_version=progress.model_version,
-            cost_usd=response_cost(job.prices, progress.usage, queries),
-            **produced,
+        fields = produced | {
+            "error_code": code,
+            "error_message": message_for(code, detail=detail) if code else "",
+            "finish_reason": reason,
+            "usage": progress.usage,
+            "grounding": progress.grounding,
+            "model_version": progress.model_version,
+            "cost_usd": response_cost(job.prices, progress.usage, queries),
+        }
+        await self._finish(
+            records.Finish(
+                job.response_id, self.worker_id, job.conversation_id, status, fields, final_images=progress.final_images
+            )
         )
 
     async def _fail(self, job: Job, progress: Progress, error: GeminiError, retries: int) -> None:
@@ -419,31 +420,32 @@ class Pipeline:
         detail = f"{error.code} {error.message}" if error.code and not worded else error.message
         logger.warning("response %s failed: %s (%s)", job.response_id, code, detail)
         await progress.stop_timer()
-        await db(records.response_finish)(
-            response_id=job.response_id,
-            worker_id=self.worker_id,
-            conversation_id=job.conversation_id,
-            status=ResponseStatus.FAILED,
-            discard_output=True,
-            error_code=code,
-            error_message=message_for(code, detail=detail, retries=retries),
-            retry_note="",
-            retry_at=None,
-            **{**progress.take_pending(), "thoughts_text": progress.thoughts},  # parts and text are discarded
+        fields = progress.take_pending() | {
+            "thoughts_text": progress.thoughts,  # parts and text are discarded
+            "error_code": code,
+            "error_message": message_for(code, detail=detail, retries=retries),
+            "retry_note": "",
+            "retry_at": None,
+        }
+        await self._finish(
+            records.Finish(
+                job.response_id, self.worker_id, job.conversation_id, ResponseStatus.FAILED, fields, discard_output=True
+            )
         )
 
     async def _finish_failed_raw(self, response_id: int, code: str, detail: str) -> None:
         conversation_id = await db(_conversation_of)(response_id)
+        fields = {"error_code": code, "error_message": message_for(code, detail=detail)}
         with contextlib.suppress(records.LeaseLost):
-            await db(records.response_finish)(
-                response_id=response_id,
-                worker_id=self.worker_id,
-                conversation_id=conversation_id,
-                status=ResponseStatus.FAILED,
-                discard_output=True,
-                error_code=code,
-                error_message=message_for(code, detail=detail),
+            await self._finish(
+                records.Finish(
+                    response_id, self.worker_id, conversation_id, ResponseStatus.FAILED, fields, discard_output=True
+                )
             )
+
+    async def _finish(self, finish: records.Finish) -> None:
+        """End the job, in one transaction with the others ending now (their bills settled together)."""
+        await self.finishes.call(finish)
 
 
 def _beyond_caps(error: GeminiError, delay: float, waited: float, settings: PipelineSettings) -> GeminiError | None:

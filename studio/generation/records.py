@@ -153,50 +153,88 @@ def image_version_create(
     return image
 
 
+@dataclass(frozen=True)
+class Finish:
+    """How a job ends: its status and every field it writes. A failure discards partial output.
+    `final_images` is the number of final images stored (the settle bills them); None counts them."""
+
+    response_id: int
+    worker_id: str
+    conversation_id: int
+    status: str
+    fields: dict[str, Any]
+    discard_output: bool = False
+    final_images: int | None = None
+
+
 def response_finish(
     *, response_id: int, worker_id: str, conversation_id: int, status: str, discard_output: bool = False, **fields: Any
 ) -> None:
-    """End the job in one transaction. A failure discards partial output, so nothing half-written remains."""
+    """End the job in one transaction, so nothing half-written remains."""
+    (outcome,) = responses_finish([Finish(response_id, worker_id, conversation_id, status, fields, discard_output)])
+    if outcome is not None:
+        raise outcome
+
+
+def responses_finish(finishes: Sequence[Finish]) -> list[LeaseLost | None]:
+    """End many jobs in one transaction, their bills settled together; LeaseLost for each job this
+    worker no longer owns (nothing is written for it)."""
+    outcomes: list[LeaseLost | None] = []
+    closings: list[ledger.Closing] = []
     with transaction.atomic():
-        if discard_output:
-            fields.update(parts=[], text="")
-        if not _fenced(response_id, worker_id).update(
-            status=status,
-            lease_owner="",
-            lease_expires_at=None,
-            finished_at=timezone.now(),
-            updated_at=timezone.now(),
-            **fields,
-        ):
-            raise LeaseLost(response_id)
-        if discard_output:
-            images_discard(ImageVersion.objects.filter(response_id=response_id))
-        _close_reservation(response_id, status, fields)
-        publish_on_commit(conversation_id, "response", response_id=response_id)
+        for finish in finishes:
+            fields = dict(finish.fields)
+            if finish.discard_output:
+                fields.update(parts=[], text="")
+            now = timezone.now()
+            ended = _fenced(finish.response_id, finish.worker_id).update(
+                status=finish.status, lease_owner="", lease_expires_at=None, finished_at=now, updated_at=now, **fields
+            )
+            if not ended:
+                outcomes.append(LeaseLost(finish.response_id))
+                continue
+            if finish.discard_output:
+                images_discard(ImageVersion.objects.filter(response_id=finish.response_id))
+            if "cost_usd" in fields:
+                closings.append(_settle(finish, fields))
+            else:
+                _close_unpriced(finish.response_id, finish.status, fields)
+            publish_on_commit(finish.conversation_id, "response", response_id=finish.response_id)
+            outcomes.append(None)
+        ledger.close_many(closings)
+    return outcomes
 
 
-def _close_reservation(response_id: int, status: str, fields: dict[str, Any]) -> None:
-    """Settle what Gemini billed, or release: a finished response (done, blocked, or no image) costs
-    what its usage says; a failure after Gemini started answering costs the reserved bound (its
-    final usage never came); a failure before costs nothing."""
-    reason = fields.get("error_code") or status
-    if "cost_usd" in fields:
-        finals = 0
-        if status == ResponseStatus.SUCCEEDED:
-            finals = ImageVersion.objects.filter(response_id=response_id, is_thought=False).count()
-        queries = len((fields.get("grounding") or {}).get("web_search_queries") or [])
-        ledger.close(
-            response_id=response_id,
-            billed=True,
-            reason=reason,
-            cost=fields["cost_usd"],
-            images=finals,
-            usage=fields.get("usage") or {},
-            queries=queries,
-        )
-        return
+def _reason(status: str, fields: dict[str, Any]) -> str:
+    return str(fields.get("error_code") or status)
+
+
+def _settle(finish: Finish, fields: dict[str, Any]) -> ledger.Closing:
+    """A finished response (done, blocked, or no image) costs what its usage says."""
+    finals = 0
+    if finish.status == ResponseStatus.SUCCEEDED:
+        known = finish.final_images
+        finals = known if known is not None else _final_images(finish.response_id)
+    return ledger.Closing(
+        response_id=finish.response_id,
+        billed=True,
+        reason=_reason(finish.status, fields),
+        cost=fields["cost_usd"],
+        images=finals,
+        usage=fields.get("usage") or {},
+        queries=len((fields.get("grounding") or {}).get("web_search_queries") or []),
+    )
+
+
+def _final_images(response_id: int) -> int:
+    return ImageVersion.objects.filter(response_id=response_id, is_thought=False).count()
+
+
+def _close_unpriced(response_id: int, status: str, fields: dict[str, Any]) -> None:
+    """A failure after Gemini started answering costs the reserved bound (its final usage never
+    came); a failure before costs nothing."""
     billable = Response.objects.values_list("billable", flat=True).get(pk=response_id)
-    entry = ledger.close(response_id=response_id, billed=billable, reason=reason)
+    entry = ledger.close(response_id=response_id, billed=billable, reason=_reason(status, fields))
     if entry is not None and entry.estimated:  # the image shows what it was charged
         Response.objects.filter(pk=response_id).update(cost_usd=entry.amount_usd)
 

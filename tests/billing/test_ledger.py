@@ -176,6 +176,30 @@ def test_the_database_refuses_a_second_closing() -> None:
         )
 
 
+def test_closings_in_one_batch_move_the_counters_by_their_sum_and_close_each_once() -> None:
+    user = make_user("gia")
+    conversation = make_conversation(user)
+    team = conversation.project.team
+    unlimited(team)
+    first, second, third = submit(conversation, user, "a cat", count=3).responses.order_by("pk")
+    bound = UsageEntry.objects.filter(response_ref=first.pk).get().amount_usd
+    with transaction.atomic():
+        ledger.close(response_id=third.pk, billed=False, reason="closed before")
+    closings = [
+        ledger.Closing(first.pk, billed=True, reason="succeeded", cost=Decimal("0.1340"), images=1),
+        ledger.Closing(second.pk, billed=True, reason="interrupted"),  # no usage came: the bound, estimated
+        ledger.Closing(first.pk, billed=True, reason="twice", cost=Decimal("9")),  # listed again: ignored
+        ledger.Closing(third.pk, billed=True, reason="nothing open", cost=Decimal("9")),
+    ]
+    with transaction.atomic():
+        outcomes = ledger.close_many(closings)
+    assert [entry is not None for entry in outcomes] == [True, True, False, False]
+    assert entries(first) == [(EntryKind.RESERVE, bound), (EntryKind.SETTLE, Decimal("0.1340"))]
+    assert entries(second) == [(EntryKind.RESERVE, bound), (EntryKind.SETTLE, bound)]
+    assert UsageEntry.objects.get(response_ref=second.pk, kind=EntryKind.SETTLE).estimated
+    assert committed(team) == (Decimal("0.1340") + bound, 1), "one image billed; the interrupted one costs its bound"
+
+
 def test_deleting_a_conversation_releases_what_never_ran() -> None:
     user = make_user("hu")
     conversation = make_conversation(user)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from decimal import Decimal
 
 import pytest
 from channels.layers import get_channel_layer
 
-from studio.chat.models import Response, ResponseStatus
+from studio.billing.models import EntryKind, UsageEntry
+from studio.billing.selectors import team_budget
+from studio.chat.models import Conversation, Response, ResponseStatus
 from studio.generation import records
 from studio.generation.assembly import gemini_settings
 from studio.generation.batching import ProgressBatcher
@@ -95,6 +99,43 @@ def test_writes_that_queue_together_share_one_transaction(gemini: LiveEmulator) 
     assert all(result is None for index, result in enumerate(results) if index != 5)
     saved = dict(Response.objects.filter(pk__in=ids).values_list("pk", "thoughts_text"))
     assert saved[ids[5]] == "" and all(saved[i] == f"thought {i}" for i in ids if i != ids[5])
+
+
+def test_jobs_that_end_together_end_in_one_transaction(gemini: LiveEmulator) -> None:
+    """Finishes that queue together are written together and their bills settled together; a job
+    whose lease is gone fails alone, with LeaseLost, and its reservation stays open for the reaper."""
+    user = make_user("ula")
+    conversation = make_conversation(user)
+    for _ in range(3):
+        submit(conversation, user, "a harbour", count=4)
+
+    async def scenario() -> tuple[Pipeline, list[BaseException | None], list[int]]:
+        ids = await db(records.response_claim)(worker_id="ends", limit=100, lease_seconds=60)
+        pipeline = Pipeline(worker_id="ends", gemini=GeminiClient(gemini_settings()))
+        cost = Decimal("0.1")
+        finishes = [
+            records.Finish(i, "ends", conversation.pk, ResponseStatus.SUCCEEDED, {"cost_usd": cost}, final_images=1)
+            for i in ids
+        ]
+        finishes[3] = dataclasses.replace(finishes[3], worker_id="someone else")
+        results = await asyncio.gather(*(pipeline.finishes.call(f) for f in finishes), return_exceptions=True)
+        return pipeline, results, ids
+
+    pipeline, results, ids = asyncio.run(scenario())
+    assert (pipeline.finishes.batches, pipeline.finishes.items) == (1, 12)
+    assert isinstance(results[3], records.LeaseLost) and all(r is None for i, r in enumerate(results) if i != 3)
+    statuses = dict(Response.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses[ids[3]] == ResponseStatus.RUNNING
+    assert all(statuses[i] == ResponseStatus.SUCCEEDED for i in ids if i != ids[3])
+    settled = UsageEntry.objects.filter(response_ref__in=ids, kind=EntryKind.SETTLE)
+    assert set(settled.values_list("response_ref", flat=True)) == {i for i in ids if i != ids[3]}
+    still_reserved = UsageEntry.objects.get(response_ref=ids[3]).amount_usd
+    assert budget_of(conversation) == (Decimal("1.1") + still_reserved, 12), "the counters moved by the sum, once"
+
+
+def budget_of(conversation: Conversation) -> tuple[Decimal, int]:
+    budget = team_budget(conversation.project.team)
+    return budget.spent, budget.images
 
 
 def _thoughts_length(response_id: int) -> int:

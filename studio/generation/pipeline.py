@@ -33,7 +33,7 @@ from studio.billing.pricing import response_cost
 from studio.catalogue.selectors import CatalogueError
 from studio.chat.imagefiles import files_delete_unused
 from studio.chat.imagestore import StoredImage, UnreadableImage, load_codecs, read_bytes, store_image
-from studio.chat.models import Response, ResponseStatus
+from studio.chat.models import ImageVersion, Response, ResponseStatus
 
 from . import records
 from .batching import Batcher, ProgressBatcher
@@ -148,6 +148,9 @@ class Pipeline:
         self._rng = random.Random()
         self.progress_writes = ProgressBatcher(db(records.responses_save_progress))
         self.job_loads: Batcher[int, Job] = Batcher(db(load_jobs), name="job loads")
+        self.image_writes: Batcher[records.ImageWrite, ImageVersion] = Batcher(
+            db(records.images_create), name="image writes"
+        )
         self.finishes: Batcher[records.Finish, None] = Batcher(db(records.responses_finish), name="finishes")
 
     def warm_up(self) -> None:
@@ -363,18 +366,19 @@ class Pipeline:
     async def _write_image(self, job: Job, progress: Progress, part: OutputPart, stored: StoredImage) -> None:
         fields = progress.take_pending()
         fields.pop("parts", None)  # the image's own write saves the parts, with the image in them
-        await db(records.image_version_create)(
+        write = records.ImageWrite(
             response_id=job.response_id,
             worker_id=self.worker_id,
             conversation_id=job.conversation_id,
             stored=stored,
-            part_index=len(progress.parts),
             is_thought=part.thought,
             label_mime_type=part.mime_type,
             signature=_b64(part.signature) or "",
-            parts=progress.parts,
-            **fields,
+            parts=list(progress.parts),
+            fields=fields,
         )
+        image = await self.image_writes.call(write)
+        progress.parts.append(write.part(image.pk))
 
     # -- endings ------------------------------------------------------------------------------
 

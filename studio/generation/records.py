@@ -112,44 +112,68 @@ def response_save_progress(*, response_id: int, worker_id: str, conversation_id:
         raise LeaseLost(response_id)
 
 
-def image_version_create(
-    *,
-    response_id: int,
-    worker_id: str,
-    conversation_id: int,
-    stored: StoredImage,
-    part_index: int,
-    is_thought: bool,
-    label_mime_type: str,
-    signature: str,
-    parts: list[dict[str, Any]],
-    **fields: Any,
-) -> ImageVersion:
-    """Add an image and its part; `fields` are other pending response fields saved in the same write."""
-    with transaction.atomic():  # the fenced update comes last: losing the lease rolls the image back too
-        image = ImageVersion.objects.create(
-            response_id=response_id,
-            part_index=part_index,
-            is_thought=is_thought,
-            storage_key=stored.storage_key,
-            mime_type=stored.mime_type,
-            label_mime_type=label_mime_type,
-            width=stored.width,
-            height=stored.height,
-            byte_size=stored.byte_size,
-            sha256=stored.sha256,
-            thumbnail_key=stored.thumbnail_key,
-            rendition_key=stored.rendition_key,
-            rendition_mime_type=stored.rendition_mime_type,
-            thought_signature=signature,
-        )
-        parts.append(
-            {"image": image.pk, "mime_type": label_mime_type, "thought": is_thought, "signature": signature or None}
-        )
-        if not _fenced(response_id, worker_id).update(**fields, parts=parts, billable=True, updated_at=timezone.now()):
-            parts.pop()
-            raise LeaseLost(response_id)
-        publish_on_commit(conversation_id, "response", response_id=response_id)
+@dataclass(frozen=True)
+class ImageWrite:
+    """An image the stream produced, stored already: its row, its part (after `parts`, the parts so
+    far) and other pending response `fields`, saved in one write."""
+
+    response_id: int
+    worker_id: str
+    conversation_id: int
+    stored: StoredImage
+    is_thought: bool
+    label_mime_type: str
+    signature: str
+    parts: list[dict[str, Any]]
+    fields: dict[str, Any]
+
+    def part(self, image_id: int) -> dict[str, Any]:
+        return {
+            "image": image_id,
+            "mime_type": self.label_mime_type,
+            "thought": self.is_thought,
+            "signature": self.signature or None,
+        }
+
+
+def images_create(writes: Sequence[ImageWrite]) -> list[ImageVersion | LeaseLost]:
+    """Many jobs' images in one transaction, in order. A write whose lease is lost undoes only its
+    own image (a savepoint each) and gets LeaseLost."""
+    outcomes: list[ImageVersion | LeaseLost] = []
+    with transaction.atomic():
+        for write in writes:
+            try:
+                with transaction.atomic():
+                    outcomes.append(_image_create(write))
+            except LeaseLost as lost:
+                outcomes.append(lost)
+    return outcomes
+
+
+def _image_create(write: ImageWrite) -> ImageVersion:
+    stored = write.stored
+    image = ImageVersion.objects.create(
+        response_id=write.response_id,
+        part_index=len(write.parts),
+        is_thought=write.is_thought,
+        storage_key=stored.storage_key,
+        mime_type=stored.mime_type,
+        label_mime_type=write.label_mime_type,
+        width=stored.width,
+        height=stored.height,
+        byte_size=stored.byte_size,
+        sha256=stored.sha256,
+        thumbnail_key=stored.thumbnail_key,
+        rendition_key=stored.rendition_key,
+        rendition_mime_type=stored.rendition_mime_type,
+        thought_signature=write.signature,
+    )
+    parts = [*write.parts, write.part(image.pk)]
+    # The fenced update comes last: losing the lease rolls the image back too.
+    fenced = _fenced(write.response_id, write.worker_id)
+    if not fenced.update(**write.fields, parts=parts, billable=True, updated_at=timezone.now()):
+        raise LeaseLost(write.response_id)
+    publish_on_commit(write.conversation_id, "response", response_id=write.response_id)
     return image
 
 

@@ -11,7 +11,8 @@ from channels.layers import get_channel_layer
 
 from studio.billing.models import EntryKind, UsageEntry
 from studio.billing.selectors import team_budget
-from studio.chat.models import Conversation, Response, ResponseStatus
+from studio.chat.imagestore import StoredImage
+from studio.chat.models import Conversation, ImageVersion, Response, ResponseStatus
 from studio.generation import records
 from studio.generation.assembly import gemini_settings
 from studio.generation.batching import ProgressBatcher
@@ -131,6 +132,41 @@ def test_jobs_that_end_together_end_in_one_transaction(gemini: LiveEmulator) -> 
     assert set(settled.values_list("response_ref", flat=True)) == {i for i in ids if i != ids[3]}
     still_reserved = UsageEntry.objects.get(response_ref=ids[3]).amount_usd
     assert budget_of(conversation) == (Decimal("1.1") + still_reserved, 12), "the counters moved by the sum, once"
+
+
+def test_images_that_arrive_together_are_written_in_one_transaction(gemini: LiveEmulator) -> None:
+    """Image rows of many jobs go in one transaction; a job whose lease is gone gets LeaseLost and
+    its image row is undone, while the others' rows and parts stay."""
+    user = make_user("vera")
+    conversation = make_conversation(user)
+    submit(conversation, user, "a harbour", count=4)
+
+    def write(response_id: int, worker_id: str) -> records.ImageWrite:
+        stored = StoredImage(f"k{response_id}.png", "image/png", 8, 8, 100, "0" * 64, f"k{response_id}.webp", "", "")
+        return records.ImageWrite(
+            response_id, worker_id, conversation.pk, stored, False, "image/png", "", [{"text": "a"}], {"text": "a"}
+        )
+
+    async def scenario() -> tuple[Pipeline, list[ImageVersion | BaseException], list[int]]:
+        ids = await db(records.response_claim)(worker_id="pics", limit=100, lease_seconds=60)
+        pipeline = Pipeline(worker_id="pics", gemini=GeminiClient(gemini_settings()))
+        writes = [write(i, "pics" if index != 2 else "someone else") for index, i in enumerate(ids)]
+        results = await asyncio.gather(*(pipeline.image_writes.call(w) for w in writes), return_exceptions=True)
+        return pipeline, results, ids
+
+    pipeline, results, ids = asyncio.run(scenario())
+    assert (pipeline.image_writes.batches, pipeline.image_writes.items) == (1, 4)
+    assert isinstance(results[2], records.LeaseLost)
+    assert not ImageVersion.objects.filter(response_id=ids[2]).exists(), "the lost write's image is undone"
+    for index in (0, 1, 3):
+        image = ImageVersion.objects.get(response_id=ids[index])
+        assert results[index] == image
+        response = Response.objects.get(pk=ids[index])
+        assert response.parts == [
+            {"text": "a"},
+            {"image": image.pk, "mime_type": "image/png", "thought": False, "signature": None},
+        ]
+        assert response.billable and response.text == "a"
 
 
 def budget_of(conversation: Conversation) -> tuple[Decimal, int]:

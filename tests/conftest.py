@@ -5,6 +5,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from channels.layers import channel_layers
+from django.conf import settings as django_settings
 from google import genai
 
 from tests import live_emulator
@@ -54,6 +56,18 @@ def gemini(emulator: LiveEmulator, settings: Any) -> LiveEmulator:
     settings.STUDIO_RETRY_BASE_S = 0.01
     settings.STUDIO_RETRY_MAX_S = 0.05
     return emulator
+
+
+@pytest.fixture(autouse=True)
+def _redis_layer_per_test() -> Iterator[None]:
+    """Each test runs its own event loops. channels_redis keeps per-channel asyncio locks on its
+    layer object, released by a cleaner task; a test whose loop ends before that task runs leaves
+    the lock held and bound to a dead loop, and the next test's receive fails on it ("bound to a
+    different event loop"). One process has one loop in production, so only tests need this: a
+    fresh layer object per test (the messages are in Redis, shared by every object)."""
+    yield
+    if "redis" in str(django_settings.CHANNEL_LAYERS["default"]["BACKEND"]):
+        channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -78,13 +78,19 @@ def test_a_crowd_does_not_hold_anyone_s_thoughts_back(gemini: LiveEmulator) -> N
     assert all(r.thoughts_text.count("**") >= 6 for r in finished), "every thought is saved in the end"
 
 
+def _queued_crowd(name: str, turns: int) -> Conversation:
+    """A conversation with `turns` turns of 4 images each, all queued."""
+    user = make_user(name)
+    conversation = make_conversation(user)
+    for _ in range(turns):
+        submit(conversation, user, "a harbour", count=4)
+    return conversation
+
+
 def test_writes_that_queue_together_share_one_transaction(gemini: LiveEmulator) -> None:
     """Whatever queues while a batch is written goes in the next, in one transaction; a write whose
     lease is gone fails alone, with LeaseLost, and writes nothing."""
-    user = make_user("pia")
-    conversation = make_conversation(user)
-    for _ in range(6):
-        submit(conversation, user, "a harbour", count=4)
+    conversation = _queued_crowd("pia", turns=6)
 
     async def scenario() -> tuple[ProgressBatcher, list[BaseException | None], list[int]]:
         ids = await db(records.response_claim)(worker_id="batch", limit=100, lease_seconds=60)
@@ -105,10 +111,7 @@ def test_writes_that_queue_together_share_one_transaction(gemini: LiveEmulator) 
 def test_jobs_that_end_together_end_in_one_transaction(gemini: LiveEmulator) -> None:
     """Finishes that queue together are written together and their bills settled together; a job
     whose lease is gone fails alone, with LeaseLost, and its reservation stays open for the reaper."""
-    user = make_user("ula")
-    conversation = make_conversation(user)
-    for _ in range(3):
-        submit(conversation, user, "a harbour", count=4)
+    conversation = _queued_crowd("ula", turns=3)
 
     async def scenario() -> tuple[Pipeline, list[BaseException | None], list[int]]:
         ids = await db(records.response_claim)(worker_id="ends", limit=100, lease_seconds=60)
@@ -137,9 +140,7 @@ def test_jobs_that_end_together_end_in_one_transaction(gemini: LiveEmulator) -> 
 def test_images_that_arrive_together_are_written_in_one_transaction(gemini: LiveEmulator) -> None:
     """Image rows of many jobs go in one transaction; a job whose lease is gone gets LeaseLost and
     its image row is undone, while the others' rows and parts stay."""
-    user = make_user("vera")
-    conversation = make_conversation(user)
-    submit(conversation, user, "a harbour", count=4)
+    conversation = _queued_crowd("vera", turns=1)
 
     def write(response_id: int, worker_id: str) -> records.ImageWrite:
         stored = StoredImage(f"k{response_id}.png", "image/png", 8, 8, 100, "0" * 64, f"k{response_id}.webp", "", "")

@@ -1,5 +1,6 @@
-"""Store model images: original bytes unchanged, MIME sniffed from the bytes, a WebP thumbnail, and a
-rendition in the requested output format when it differs. CPU-bound: call from a worker thread."""
+"""Store model images: original bytes unchanged, MIME sniffed from the bytes, a WebP thumbnail (now,
+or on first view), and a rendition in the requested output format when it differs. CPU-bound: call
+from a worker thread."""
 
 from __future__ import annotations
 
@@ -76,15 +77,32 @@ def thumbnail_webp(image: Image.Image) -> bytes:
     return _encode(thumb, "webp", quality=80)  # a third faster to encode than 90, and a third smaller
 
 
-def store_image(*, data: bytes, folder: str, output_format: str, digest: str = "") -> StoredImage:
-    """`digest`: the bytes' sha256 when the caller has it already."""
+def _looks_complete(data: bytes, mime: str) -> bool:
+    """A cut-off image without decoding it: each format's closing bytes are where they belong."""
+    if mime == "image/jpeg":
+        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if mime == "image/png":
+        return b"IEND" in data[-12:]
+    if mime == "image/webp":
+        return int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return True
+
+
+def store_image(
+    *, data: bytes, folder: str, output_format: str, digest: str = "", thumbnail: bool = True
+) -> StoredImage:
+    """`digest`: the bytes' sha256 when the caller has it already. `thumbnail`: make it now; without,
+    the image is checked for being whole instead of decoded, and its first viewer makes the
+    thumbnail (chat.thumbnails)."""
     mime = sniff_mime(data)
     if mime is None:
         raise UnreadableImage("The model sent bytes that are not an image we can read.")
+    if not thumbnail and not _looks_complete(data, mime):
+        raise UnreadableImage("The model's image is cut off.")
     try:
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
-            thumbnail = thumbnail_webp(probe)
+            small = thumbnail_webp(probe) if thumbnail else b""
             rendition = b""
             wanted = FORMAT_MIME.get(output_format, mime)
             if wanted != mime:
@@ -94,7 +112,7 @@ def store_image(*, data: bytes, folder: str, output_format: str, digest: str = "
         raise UnreadableImage(f"The model's image could not be decoded ({exc}).") from exc
     stem = f"{folder}/{uuid.uuid4().hex}"
     key = default_storage.save(f"{stem}.{MIME_EXTENSION[mime]}", ContentFile(data))
-    thumbnail_key = default_storage.save(f"{stem}.thumb.webp", ContentFile(thumbnail))
+    thumbnail_key = default_storage.save(f"{stem}.thumb.webp", ContentFile(small)) if small else ""
     rendition_key = ""
     if rendition:
         rendition_key = default_storage.save(f"{stem}.{MIME_EXTENSION[wanted]}", ContentFile(rendition))

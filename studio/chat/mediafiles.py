@@ -13,6 +13,9 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from storages.backends.s3 import S3Storage
 
+from .models import ImageVersion
+from .thumbnails import thumbnail_key_for
+
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 
@@ -55,3 +58,11 @@ def stored_file(
     response["Cache-Control"] = IMMUTABLE
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def thumbnail_file(image: ImageVersion) -> FileResponse | HttpResponseRedirect:
+    """An image's thumbnail, made now if this is its first view."""
+    key = thumbnail_key_for(image)
+    if not key:
+        raise Http404("This image could not be read, so it has no thumbnail; download the original.")
+    return stored_file(key, "image/webp")

@@ -20,6 +20,7 @@ from PIL import Image
 
 from .imagestore import MIME_EXTENSION, sniff_mime, thumbnail_webp
 from .models import ImageVersion, Reference, ReferenceRole, Turn
+from .thumbnails import thumbnail_key_for
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000
@@ -153,7 +154,7 @@ def store_references(*, turn: Turn, checked: list[CheckedReference], written: li
     rows = []
     for position, item in enumerate(checked):
         if item.version is not None:  # an earlier version: share its stored bytes, never copy them
-            key, thumb = item.version.storage_key, item.version.thumbnail_key
+            key, thumb = item.version.storage_key, thumbnail_key_for(item.version, made=written)
         else:
             stem = f"conversations/{turn.conversation_id}/references/{turn.pk}-{position}"
             key = default_storage.save(f"{stem}.{MIME_EXTENSION[item.mime_type]}", ContentFile(item.data))

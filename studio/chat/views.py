@@ -33,7 +33,7 @@ from .costs import SendCost, send_cost
 from .forms import ComposerForm, ProjectForm
 from .ids import parse_id, require_id
 from .imagestore import MIME_EXTENSION
-from .mediafiles import stored_file
+from .mediafiles import stored_file, thumbnail_file
 from .models import Conversation, ImageVersion, Response, Turn
 from .options import GenerationOptions, InvalidOptions
 from .references import MAX_UPLOAD_BYTES, ReferenceInput, accepted_types
@@ -522,7 +522,7 @@ def image_original(request: HttpRequest, image_id: int) -> HttpResponseBase:
 @require_GET
 def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponseBase:
     image = selectors.image_for_member(user=_user(request), image_id=image_id)
-    return stored_file(image.thumbnail_key, "image/webp")
+    return thumbnail_file(image)
 
 
 @login_required

@@ -1,11 +1,12 @@
 """Run one response: stream the model, persist every piece first, then tell the browsers.
 
-Thought text is coalesced (at most one write and event per flush interval); images are decoded,
-stored and thumbnailed in a worker thread. Retries (408/429/5xx, network) wait as long as the server
-asks (RetryInfo.retryDelay or Retry-After, plus a little jitter) or else back off exponentially with
-full jitter; they are bounded by the turn's retry count, one wait's cap and a total per response, and
-happen only before anything has streamed: once the model has produced output a retry could bill
-twice, so a broken stream fails cleanly instead. While it waits, the response says so live.
+Thought text is coalesced (at most one write and event per flush interval); images are checked and
+stored in a worker thread (their thumbnails are made on first view). Retries (408/429/5xx, network)
+wait as long as the server asks (RetryInfo.retryDelay or Retry-After, plus a little jitter) or else
+back off exponentially with full jitter; they are bounded by the turn's retry count, one wait's cap
+and a total per response, and happen only before anything has streamed: once the model has produced
+output a retry could bill twice, so a broken stream fails cleanly instead. While it waits, the
+response says so live.
 """
 
 from __future__ import annotations
@@ -509,8 +510,8 @@ def _store_once(stored: dict[str, StoredImage], data: bytes, job: Job) -> Stored
     last interim image often equals the final one: those bytes are stored once."""
     digest = hashlib.sha256(data).hexdigest()
     if digest not in stored:
-        stored[digest] = store_image(
-            data=data, digest=digest, folder=job.folder, output_format=job.options.output_format
+        stored[digest] = store_image(  # its thumbnail is made when a browser first asks (chat.thumbnails)
+            data=data, digest=digest, folder=job.folder, output_format=job.options.output_format, thumbnail=False
         )
     return stored[digest]
 

@@ -21,7 +21,7 @@ from studio.accounts.views import client_ip, safe_next
 from studio.chat import fragments
 from studio.chat import selectors as chat_selectors
 from studio.chat.ids import parse_id, require_id
-from studio.chat.mediafiles import stored_file
+from studio.chat.mediafiles import stored_file, thumbnail_file
 from studio.chat.models import ImageVersion, Project, Reference, Response
 from studio.chat.views import SUGGESTIONS_CSP, suggestions_document
 
@@ -138,7 +138,7 @@ def shared_media(request: HttpRequest, token: str, kind: str, pk: int) -> HttpRe
     if image.is_thought and not link.show_thoughts:
         raise Http404("Drafts are not shared")
     if kind == "thumb":
-        return stored_file(image.thumbnail_key, "image/webp")
+        return thumbnail_file(image)
     if not link.allow_downloads:
         raise Http404("Downloads are not allowed on this link")
     if kind == "image":

@@ -217,7 +217,7 @@ def test_discarding_a_version_keeps_files_a_reference_shares(gemini: LiveEmulato
         images_discard(ImageVersion.objects.filter(pk=version.pk))
     assert default_storage.exists(reference.storage_key) and default_storage.exists(reference.thumbnail_key)
     drafts = ImageVersion.objects.filter(response=first.responses.get())
-    draft_keys = {key for image in drafts for key in (image.storage_key, image.thumbnail_key)}
+    draft_keys = {key for image in drafts for key in (image.storage_key, image.thumbnail_key) if key}
     with transaction.atomic():
         images_discard(drafts)
     shared = {reference.storage_key, reference.thumbnail_key}

@@ -160,12 +160,13 @@ async def crowd(emulator: subprocess.Popen[bytes], url: str, label: str, count: 
     runner = build_runner(concurrency=count)
     started, cpu, emulator_cpu = time.perf_counter(), time.process_time(), process_cpu_seconds(emulator.pid)
     task = asyncio.create_task(runner.run())
-    # Done when the runner has run its claims to the end. Watched in memory: polling the database
-    # here would add the bench's own queries to the worker's CPU.
+    # Done when the runner's jobs (its tasks are named after their responses) have run to the end.
+    # Awaited, not polled: polling the database, or even memory every few ms, adds the bench's own
+    # CPU to the worker's.
     while not runner.active_ids:
         await asyncio.sleep(0.005)
-    while runner.active_ids:
-        await asyncio.sleep(0.005)
+    jobs = [job for job in asyncio.all_tasks() if job.get_name().startswith("response-")]
+    await asyncio.wait(jobs)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     unfinished = await database_sync_to_async(
         lambda: mine.exclude(status__in=[ResponseStatus.SUCCEEDED, ResponseStatus.FAILED]).count()

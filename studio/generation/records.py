@@ -137,22 +137,28 @@ class ImageWrite:
 
 
 def images_create(writes: Sequence[ImageWrite]) -> list[ImageVersion | LeaseLost]:
-    """Many jobs' images in one transaction, in order. A write whose lease is lost undoes only its
-    own image (a savepoint each) and gets LeaseLost."""
+    """Many jobs' images in one transaction, in order (one write per response: a job waits for its
+    image before the next). The rows go in with one insert; a write whose lease is lost gets
+    LeaseLost and its row is taken out again."""
     outcomes: list[ImageVersion | LeaseLost] = []
     with transaction.atomic():
-        for write in writes:
-            try:
-                with transaction.atomic():
-                    outcomes.append(_image_create(write))
-            except LeaseLost as lost:
-                outcomes.append(lost)
+        images = ImageVersion.objects.bulk_create([_image_row(write) for write in writes])
+        now = timezone.now()
+        for write, image in zip(writes, images, strict=True):
+            parts = [*write.parts, write.part(image.pk)]
+            fenced = _fenced(write.response_id, write.worker_id)
+            if not fenced.update(**write.fields, parts=parts, billable=True, updated_at=now):
+                ImageVersion.objects.filter(pk=image.pk).delete()
+                outcomes.append(LeaseLost(write.response_id))
+                continue
+            publish_on_commit(write.conversation_id, "response", response_id=write.response_id)
+            outcomes.append(image)
     return outcomes
 
 
-def _image_create(write: ImageWrite) -> ImageVersion:
+def _image_row(write: ImageWrite) -> ImageVersion:
     stored = write.stored
-    image = ImageVersion.objects.create(
+    return ImageVersion(
         response_id=write.response_id,
         part_index=len(write.parts),
         is_thought=write.is_thought,
@@ -168,13 +174,6 @@ def _image_create(write: ImageWrite) -> ImageVersion:
         rendition_mime_type=stored.rendition_mime_type,
         thought_signature=write.signature,
     )
-    parts = [*write.parts, write.part(image.pk)]
-    # The fenced update comes last: losing the lease rolls the image back too.
-    fenced = _fenced(write.response_id, write.worker_id)
-    if not fenced.update(**write.fields, parts=parts, billable=True, updated_at=timezone.now()):
-        raise LeaseLost(write.response_id)
-    publish_on_commit(write.conversation_id, "response", response_id=write.response_id)
-    return image
 
 
 @dataclass(frozen=True)

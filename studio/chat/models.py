@@ -190,7 +190,9 @@ class ImageVersion(models.Model):
     height = models.PositiveIntegerField()
     byte_size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
-    thumbnail_key = models.CharField(max_length=300)
+    thumbnail_key = models.CharField(
+        max_length=300, blank=True, help_text="Empty until the image's first view makes it (chat.thumbnails)."
+    )
     rendition_key = models.CharField(max_length=300, blank=True)
     rendition_mime_type = models.CharField(max_length=40, blank=True)
     thought_signature = models.TextField(blank=True, help_text="Base64 of the signature bytes, as received.")

@@ -187,15 +187,6 @@ def _move(team_id: int, user_id: int | None, start: dt.date, day: dt.date, amoun
         )
 
 
-def open_reservation(response_id: int) -> UsageEntry | None:
-    """The response's reserve that no settle or release has closed yet (None: nothing to close)."""
-    return (
-        UsageEntry.objects.filter(response_ref=response_id, kind=EntryKind.RESERVE, closings__isnull=True)
-        .order_by("-pk")
-        .first()
-    )
-
-
 @dataclass(frozen=True)
 class Closing:
     """How one response's reservation ends: settled (`billed`) or released. Billed without a `cost`:
@@ -228,7 +219,8 @@ def close(
 def close_many(closings: Sequence[Closing]) -> list[UsageEntry | None]:
     """Close many responses' open reservations, exactly once each (the database's unique constraint
     backs this up): the reservations are read in one query, the entries written in one, and each
-    team's counters moved once by the sum. None where a response has nothing open."""
+    team's counters moved once by the sum. None where a response has nothing open (no reserve that
+    a settle or release has not closed yet)."""
     open_by_response: dict[int | None, UsageEntry] = {}
     reserves = UsageEntry.objects.filter(
         response_ref__in=[closing.response_id for closing in closings], kind=EntryKind.RESERVE, closings__isnull=True

@@ -3,8 +3,9 @@
 A crowd of 200 jobs loads its requests, writes its thoughts several times a second and settles its
 bills nearly at once. One by one, each is a thread hop, a transaction and its own queries. Here
 whatever queues while a batch is on its way goes in the next batch, in one call, so the batch grows
-with the load instead of the wait. Progress writes (the write interval no longer grows with the
-crowd, which had held a thought back for up to 1.9 s with 200 jobs) and job loads go this way.
+with the load instead of the wait. Job loads, progress writes (the write interval no longer grows
+with the crowd, which had held a thought back for up to 1.9 s with 200 jobs), image rows and
+endings go this way; a write whose lease is lost gets LeaseLost, as a write of its own would.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-
-from .records import LeaseLost, ProgressWrite
 
 logger = logging.getLogger("studio.generation")
 
@@ -63,21 +62,6 @@ class Batcher[T, R]:
             self.batches += 1
             self.items += 1
             _settle(done, outcome)
-
-
-class ProgressBatcher(Batcher[ProgressWrite, None]):
-    """`save` returns once its write is committed (with those queued beside it); raises LeaseLost
-    when this worker no longer owns the response, as a write of its own would."""
-
-    def __init__(self, write_many: Callable[[Sequence[ProgressWrite]], Awaitable[set[int]]]) -> None:
-        async def outcomes(writes: Sequence[ProgressWrite]) -> list[Exception | None]:
-            lost = await write_many(writes)
-            return [LeaseLost(write.response_id) if write.response_id in lost else None for write in writes]
-
-        super().__init__(outcomes, name="progress writes")
-
-    async def save(self, write: ProgressWrite) -> None:
-        await self.call(write)
 
 
 def _settle[R](done: asyncio.Future[R], outcome: R | Exception) -> None:

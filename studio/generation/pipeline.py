@@ -37,7 +37,7 @@ from studio.chat.imagestore import StoredImage, UnreadableImage, load_codecs, re
 from studio.chat.models import ImageVersion, Response, ResponseStatus
 
 from . import records
-from .batching import Batcher, ProgressBatcher
+from .batching import Batcher
 from .gemini import GeminiClient
 from .history import Job, load_jobs
 from .messages import GeminiError, ImageRequest, OutputPart, StreamEvent
@@ -147,7 +147,9 @@ class Pipeline:
         self.settings = settings or PipelineSettings()
         self._sleep = sleep
         self._rng = random.Random()
-        self.progress_writes = ProgressBatcher(db(records.responses_save_progress))
+        self.progress_writes: Batcher[records.ProgressWrite, None] = Batcher(
+            db(records.responses_save_progress), name="progress writes"
+        )
         self.job_loads: Batcher[int, Job] = Batcher(db(load_jobs), name="job loads")
         self.image_writes: Batcher[records.ImageWrite, ImageVersion] = Batcher(
             db(records.images_create), name="image writes"
@@ -338,7 +340,7 @@ class Pipeline:
 
     async def _save_progress(self, job: Job, **fields: Any) -> None:
         write = records.ProgressWrite(job.response_id, self.worker_id, job.conversation_id, fields)
-        await self.progress_writes.save(write)
+        await self.progress_writes.call(write)
 
     async def _flush_later(self, job: Job, progress: Progress, wait: float) -> None:
         # Thoughts that arrive while this timer writes find it busy and start no timer of their

@@ -92,24 +92,26 @@ class ProgressWrite:
     fields: dict[str, Any]
 
 
-def responses_save_progress(writes: Sequence[ProgressWrite]) -> set[int]:
-    """Many jobs' progress in one transaction, in order; returns the ids whose lease was lost (for
-    those nothing is written). Each saved write tells its conversation after the commit."""
-    lost: set[int] = set()
+def responses_save_progress(writes: Sequence[ProgressWrite]) -> list[LeaseLost | None]:
+    """Many jobs' progress in one transaction, in order; LeaseLost for each write whose lease was
+    lost (nothing is written for it). Each saved write tells its conversation after the commit."""
+    outcomes: list[LeaseLost | None] = []
     now = timezone.now()
     with transaction.atomic():
         for write in writes:
             if not _fenced(write.response_id, write.worker_id).update(**write.fields, updated_at=now):
-                lost.add(write.response_id)
+                outcomes.append(LeaseLost(write.response_id))
                 continue
             kind = "thoughts" if set(write.fields) <= {"thoughts_text"} else "response"
             publish_on_commit(write.conversation_id, kind, response_id=write.response_id)
-    return lost
+            outcomes.append(None)
+    return outcomes
 
 
 def response_save_progress(*, response_id: int, worker_id: str, conversation_id: int, **fields: Any) -> None:
-    if responses_save_progress([ProgressWrite(response_id, worker_id, conversation_id, fields)]):
-        raise LeaseLost(response_id)
+    (outcome,) = responses_save_progress([ProgressWrite(response_id, worker_id, conversation_id, fields)])
+    if outcome is not None:
+        raise outcome
 
 
 @dataclass(frozen=True)
@@ -190,18 +192,9 @@ class Finish:
     final_images: int | None = None
 
 
-def response_finish(
-    *, response_id: int, worker_id: str, conversation_id: int, status: str, discard_output: bool = False, **fields: Any
-) -> None:
-    """End the job in one transaction, so nothing half-written remains."""
-    (outcome,) = responses_finish([Finish(response_id, worker_id, conversation_id, status, fields, discard_output)])
-    if outcome is not None:
-        raise outcome
-
-
 def responses_finish(finishes: Sequence[Finish]) -> list[LeaseLost | None]:
-    """End many jobs in one transaction, their bills settled together; LeaseLost for each job this
-    worker no longer owns (nothing is written for it)."""
+    """End many jobs in one transaction, their bills settled together, so nothing half-written
+    remains; LeaseLost for each job this worker no longer owns (nothing is written for it)."""
     outcomes: list[LeaseLost | None] = []
     closings: list[ledger.Closing] = []
     with transaction.atomic():

@@ -15,7 +15,7 @@ from studio.chat.imagestore import StoredImage
 from studio.chat.models import Conversation, ImageVersion, Response, ResponseStatus
 from studio.generation import records
 from studio.generation.assembly import gemini_settings
-from studio.generation.batching import ProgressBatcher
+from studio.generation.batching import Batcher
 from studio.generation.gemini import GeminiClient
 from studio.generation.pipeline import Pipeline, PipelineSettings, db
 from studio.generation.records import ProgressWrite
@@ -92,12 +92,12 @@ def test_writes_that_queue_together_share_one_transaction(gemini: LiveEmulator) 
     lease is gone fails alone, with LeaseLost, and writes nothing."""
     conversation = _queued_crowd("pia", turns=6)
 
-    async def scenario() -> tuple[ProgressBatcher, list[BaseException | None], list[int]]:
+    async def scenario() -> tuple[Batcher[ProgressWrite, None], list[BaseException | None], list[int]]:
         ids = await db(records.response_claim)(worker_id="batch", limit=100, lease_seconds=60)
-        batcher = ProgressBatcher(db(records.responses_save_progress))
+        batcher: Batcher[ProgressWrite, None] = Batcher(db(records.responses_save_progress), name="progress")
         writes = [ProgressWrite(i, "batch", conversation.pk, {"thoughts_text": f"thought {i}"}) for i in ids]
         writes[5] = ProgressWrite(ids[5], "someone else", conversation.pk, {"thoughts_text": "not mine"})
-        results = await asyncio.gather(*(batcher.save(w) for w in writes), return_exceptions=True)
+        results = await asyncio.gather(*(batcher.call(w) for w in writes), return_exceptions=True)
         return batcher, results, ids
 
     batcher, results, ids = asyncio.run(scenario())

@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
-from .imagestore import MIME_EXTENSION, sniff_mime, thumbnail_webp
+from .imagestore import MIME_EXTENSION, sniff_mime, store_thumbnail
 from .models import ImageVersion, Reference, ReferenceRole, Turn
 from .thumbnails import thumbnail_key_for
 
@@ -159,9 +159,7 @@ def store_references(*, turn: Turn, checked: list[CheckedReference], written: li
             stem = f"conversations/{turn.conversation_id}/references/{turn.pk}-{position}"
             key = default_storage.save(f"{stem}.{MIME_EXTENSION[item.mime_type]}", ContentFile(item.data))
             written.append(key)
-            with Image.open(io.BytesIO(item.data)) as image:
-                thumbnail = thumbnail_webp(image)
-            thumb = default_storage.save(f"{stem}.thumb.webp", ContentFile(thumbnail))
+            thumb = store_thumbnail(item.data, stem)  # the upload was fully decoded by its check
             written.append(thumb)
         rows.append(
             Reference(

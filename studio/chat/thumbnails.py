@@ -9,15 +9,12 @@ process, and across processes a conditional update (the loser deletes its copy a
 
 from __future__ import annotations
 
-import io
 import threading
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from PIL import Image
 
 from .imagefiles import files_delete_unused
-from .imagestore import read_bytes, thumbnail_webp
+from .imagestore import read_bytes, store_thumbnail
 from .models import ImageVersion
 
 _LOCKS = tuple(threading.Lock() for _ in range(64))  # striped: enough for the images made at once
@@ -64,10 +61,6 @@ def _sibling_thumbnail(image: ImageVersion) -> str:
 
 def _make(storage_key: str) -> str:
     try:
-        data = read_bytes(storage_key)
-        with Image.open(io.BytesIO(data)) as original:
-            thumbnail = thumbnail_webp(original)
+        return store_thumbnail(read_bytes(storage_key), storage_key.rsplit(".", 1)[0])
     except (OSError, Image.DecompressionBombError):  # missing, truncated or corrupt: no thumbnail
         return ""
-    stem = storage_key.rsplit(".", 1)[0]
-    return default_storage.save(f"{stem}.thumb.webp", ContentFile(thumbnail))

@@ -187,10 +187,6 @@ class Pipeline:
             except Exception:
                 logger.exception("response %s: could not record the crash; the reaper will end it", response_id)
 
-    @property
-    def flush_interval(self) -> float:
-        return self.settings.thought_flush_s
-
     async def _generate(self, job: Job, progress: Progress) -> None:
         retries = 0
         waited = 0.0
@@ -328,7 +324,7 @@ class Pipeline:
         Images and the ending carry whatever is pending with them."""
         if not progress.pending:
             return
-        wait = self.flush_interval - (time.monotonic() - progress.last_flush)
+        wait = self.settings.thought_flush_s - (time.monotonic() - progress.last_flush)
         if not force and wait > 0:
             if progress.timer is None or progress.timer.done():
                 progress.timer = asyncio.create_task(self._flush_later(job, progress, wait))
@@ -356,7 +352,7 @@ class Pipeline:
                 return
             if not progress.pending:
                 return
-            wait = max(0.0, self.flush_interval - (time.monotonic() - progress.last_flush))
+            wait = max(0.0, self.settings.thought_flush_s - (time.monotonic() - progress.last_flush))
 
     async def _store_image(self, job: Job, progress: Progress, part: OutputPart) -> None:
         assert part.data is not None

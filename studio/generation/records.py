@@ -20,6 +20,7 @@ from studio.chat.models import ImageVersion, Reference, Response, ResponseStatus
 from studio.realtime.events import publish_on_commit, wake_runners_on_commit
 
 from . import fairness
+from .fenced_writes import FencedUpdate, fenced_update_many
 from .models import RunnerHeartbeat
 from .outcomes import message_for
 
@@ -80,10 +81,6 @@ def response_heartbeat(*, worker_id: str, response_ids: list[int], lease_seconds
     return kept
 
 
-def _fenced(response_id: int, worker_id: str) -> Any:
-    return Response.objects.filter(pk=response_id, lease_owner=worker_id, status=ResponseStatus.RUNNING)
-
-
 @dataclass(frozen=True)
 class ProgressWrite:
     response_id: int
@@ -98,8 +95,9 @@ def responses_save_progress(writes: Sequence[ProgressWrite]) -> list[LeaseLost |
     outcomes: list[LeaseLost | None] = []
     now = timezone.now()
     with transaction.atomic():
-        for write in writes:
-            if not _fenced(write.response_id, write.worker_id).update(**write.fields, updated_at=now):
+        updates = [FencedUpdate(w.response_id, w.worker_id, {**w.fields, "updated_at": now}) for w in writes]
+        for write, applied in zip(writes, fenced_update_many(updates), strict=True):
+            if not applied:
                 outcomes.append(LeaseLost(write.response_id))
                 continue
             kind = "thoughts" if set(write.fields) <= {"thoughts_text"} else "response"
@@ -146,10 +144,16 @@ def images_create(writes: Sequence[ImageWrite]) -> list[ImageVersion | LeaseLost
     with transaction.atomic():
         images = ImageVersion.objects.bulk_create([_image_row(write) for write in writes])
         now = timezone.now()
-        for write, image in zip(writes, images, strict=True):
-            parts = [*write.parts, write.part(image.pk)]
-            fenced = _fenced(write.response_id, write.worker_id)
-            if not fenced.update(**write.fields, parts=parts, billable=True, updated_at=now):
+        updates = [
+            FencedUpdate(
+                write.response_id,
+                write.worker_id,
+                {**write.fields, "parts": [*write.parts, write.part(image.pk)], "billable": True, "updated_at": now},
+            )
+            for write, image in zip(writes, images, strict=True)
+        ]
+        for write, image, applied in zip(writes, images, fenced_update_many(updates), strict=True):
+            if not applied:
                 ImageVersion.objects.filter(pk=image.pk).delete()
                 outcomes.append(LeaseLost(write.response_id))
                 continue
@@ -197,15 +201,11 @@ def responses_finish(finishes: Sequence[Finish]) -> list[LeaseLost | None]:
     remains; LeaseLost for each job this worker no longer owns (nothing is written for it)."""
     outcomes: list[LeaseLost | None] = []
     closings: list[ledger.Closing] = []
+    now = timezone.now()
     with transaction.atomic():
-        for finish in finishes:
-            fields = dict(finish.fields)
-            if finish.discard_output:
-                fields.update(parts=[], text="")
-            now = timezone.now()
-            ended = _fenced(finish.response_id, finish.worker_id).update(
-                status=finish.status, lease_owner="", lease_expires_at=None, finished_at=now, updated_at=now, **fields
-            )
+        updates = [FencedUpdate(f.response_id, f.worker_id, _ending_fields(f, now)) for f in finishes]
+        for finish, ended in zip(finishes, fenced_update_many(updates), strict=True):
+            fields = finish.fields
             if not ended:
                 outcomes.append(LeaseLost(finish.response_id))
                 continue
@@ -219,6 +219,12 @@ def responses_finish(finishes: Sequence[Finish]) -> list[LeaseLost | None]:
             outcomes.append(None)
         ledger.close_many(closings)
     return outcomes
+
+
+def _ending_fields(finish: Finish, now: dt.datetime) -> dict[str, Any]:
+    fields = {**finish.fields, "parts": [], "text": ""} if finish.discard_output else finish.fields
+    ending = {"status": finish.status, "lease_owner": "", "lease_expires_at": None, "finished_at": now}
+    return {**fields, **ending, "updated_at": now}
 
 
 def _reason(status: str, fields: dict[str, Any]) -> str:

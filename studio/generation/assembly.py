@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from studio.ops.collector import freeze_startup_heap
+
 from .gemini import GeminiClient, GeminiSettings
 from .pipeline import Pipeline, PipelineSettings
 from .runner import Runner, RunnerSettings, new_worker_id
@@ -44,6 +46,7 @@ def build_runner(*, concurrency: int | None = None, worker_id: str | None = None
     worker_id = worker_id or new_worker_id()
     pipeline = build_pipeline(worker_id, concurrency=concurrency)
     pipeline.warm_up()
+    freeze_startup_heap()  # after the warm-up, so what it built is frozen too
     return Runner(
         run_job=pipeline.run,
         worker_id=worker_id,

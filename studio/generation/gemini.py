@@ -23,7 +23,7 @@ from google import genai
 from google.genai import errors, types
 from google.oauth2.credentials import Credentials
 
-from .messages import GeminiError, ImageRequest, InputContent, OutputPart, StreamEvent
+from .messages import GeminiError, ImageRequest, InputContent, InputPart, OutputPart, StreamEvent
 
 SAFETY_CATEGORIES = (
     types.HarmCategory.HARM_CATEGORY_HARASSMENT,
@@ -142,6 +142,19 @@ def _event(chunk: types.GenerateContentResponse) -> StreamEvent:
     return event
 
 
+# A streamed chunk with each kind of part the pipeline reads, for warm_up.
+WARM_UP_CHUNK = {
+    "candidates": [
+        {
+            "content": {"role": "model", "parts": [{"text": "a", "thought": True}, {"inlineData": {"data": "MA=="}}]},
+            "finishReason": "STOP",
+            "groundingMetadata": {"webSearchQueries": ["a"]},
+        }
+    ],
+    "usageMetadata": {"promptTokenCount": 1},
+    "modelVersion": "warm-up",
+}
+
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
@@ -251,9 +264,20 @@ class GeminiClient:
 
     def warm_up(self) -> None:
         """Build the SDK client (and its HTTP transports) before the first job needs it, and load
-        anyio's asyncio backend, which the HTTP pool otherwise imports inside the first burst."""
+        anyio's asyncio backend, which the HTTP pool otherwise imports inside the first burst. The
+        SDK's pydantic types build their validators on first use (about 20 ms in all): a request's
+        and a response's are built here too."""
         self._sdk_client()
         importlib.import_module("anyio._backends._asyncio")
+        request = ImageRequest(
+            model="warm-up",
+            contents=(InputContent("user", (InputPart(text="warm-up"), InputPart(data=b"0", mime_type="image/png"))),),
+            grounding=True,
+            safety_threshold="BLOCK_NONE",
+        )
+        _config(request)
+        _content(request.contents[0])
+        _event(types.GenerateContentResponse.model_validate(WARM_UP_CHUNK))
 
     def _sdk_client(self) -> genai.Client:
         if self._sdk is None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
+
+from django.conf import settings
 
 from studio.generation.gemini import GeminiClient, GeminiSettings
 from studio.generation.messages import ImageRequest, InputContent, InputPart
@@ -52,3 +56,23 @@ async def test_a_pool_sized_to_the_runner_lets_every_call_through(start_emulator
 async def test_a_smaller_pool_holds_calls_back(start_emulator: StartEmulator) -> None:
     """Why the pool is sized: the SDK's default of 100 connections would queue the 101st generation."""
     assert await calls_reaching_gemini(start_emulator, calls=120, max_connections=100, expect=100) == 100
+
+
+WARM_UP_CHECK = """
+from google.genai import types
+from studio.generation.gemini import GeminiClient, GeminiSettings
+used = [types.GenerateContentConfig, types.ImageConfig, types.Tool, types.SafetySetting, types.Content, types.Part,
+        types.GenerateContentResponse, types.GroundingMetadata]
+assert not any(t.__pydantic_complete__ for t in used), "the check needs a process where they are not built yet"
+GeminiClient(GeminiSettings(api_key="x")).warm_up()
+print(sorted(t.__name__ for t in used if not t.__pydantic_complete__))
+"""
+
+
+def test_warm_up_builds_the_sdk_types_a_job_uses_so_the_first_burst_does_not() -> None:
+    """pydantic builds a model's validator on its first use; the SDK's are all deferred at import."""
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_UP_CHECK], capture_output=True, text=True, timeout=60, cwd=settings.BASE_DIR
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"still built on first use: {done.stdout}"

@@ -212,6 +212,7 @@ def test_two_webs_two_workers_a_killed_worker_and_the_sweep(
     prompt.press("Enter")
     expect(watcher.locator(".status-succeeded")).to_have_count(2, timeout=30_000)
     _wait_for(lambda: ORPHAN not in deployment.objects(), 30, "the sweep to delete the orphaned file")
-    stored = {str(k) for row in deployment.sql("SELECT storage_key, thumbnail_key FROM chat_imageversion") for k in row}
+    rows = deployment.sql("SELECT storage_key, thumbnail_key FROM chat_imageversion")
+    stored = {str(key) for row in rows for key in row if key}  # no thumbnail yet until a browser first asks
     assert stored and stored <= deployment.objects(), "the sweep left every file a row uses"
     watcher.context.close()

@@ -205,16 +205,15 @@ def responses_finish(finishes: Sequence[Finish]) -> list[LeaseLost | None]:
     with transaction.atomic():
         updates = [FencedUpdate(f.response_id, f.worker_id, _ending_fields(f, now)) for f in finishes]
         for finish, ended in zip(finishes, fenced_update_many(updates), strict=True):
-            fields = finish.fields
             if not ended:
                 outcomes.append(LeaseLost(finish.response_id))
                 continue
             if finish.discard_output:
                 images_discard(ImageVersion.objects.filter(response_id=finish.response_id))
-            if "cost_usd" in fields:
-                closings.append(_settle(finish, fields))
+            if "cost_usd" in finish.fields:
+                closings.append(_settle(finish, finish.fields))
             else:
-                _close_unpriced(finish.response_id, finish.status, fields)
+                _close_unpriced(finish.response_id, finish.status, finish.fields)
             publish_on_commit(finish.conversation_id, "response", response_id=finish.response_id)
             outcomes.append(None)
         ledger.close_many(closings)

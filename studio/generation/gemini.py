@@ -75,19 +75,23 @@ def _client(settings: GeminiSettings) -> genai.Client:
     return genai.Client(api_key=settings.api_key or "emulator", http_options=options)
 
 
-def _content(content: InputContent) -> types.Content:
-    parts = []
+def _content(content: InputContent) -> types.ContentDict:
+    # The SDK's typed dicts, not its models: it validates `contents` against a union in which a list
+    # of Content models is also tried, part by part, as Files, Parts and images (about 160 us per
+    # Content against 40 for its dict, serial work while a claim's requests are being sent).
+    parts: list[types.PartDict] = []
     for part in content.parts:
+        sdk_part: types.PartDict
         if part.file_uri:
-            sdk_part = types.Part.from_uri(file_uri=part.file_uri, mime_type=part.mime_type)
+            sdk_part = {"file_data": {"file_uri": part.file_uri, "mime_type": part.mime_type}}
         elif part.data is not None:
-            sdk_part = types.Part.from_bytes(data=part.data, mime_type=part.mime_type)
+            sdk_part = {"inline_data": {"data": part.data, "mime_type": part.mime_type}}
         else:
-            sdk_part = types.Part(text=part.text or "")
+            sdk_part = {"text": part.text or ""}
         if part.signature is not None:
-            sdk_part.thought_signature = part.signature
+            sdk_part["thought_signature"] = part.signature
         parts.append(sdk_part)
-    return types.Content(role=content.role, parts=parts)
+    return {"role": content.role, "parts": parts}
 
 
 def _config(request: ImageRequest) -> types.GenerateContentConfig:
@@ -275,8 +279,13 @@ class GeminiClient:
             grounding=True,
             safety_threshold="BLOCK_NONE",
         )
-        _config(request)
-        _content(request.contents[0])
+        config, contents = _config(request), [_content(c) for c in request.contents]
+        types.Content.model_validate(contents[0])
+        # The parameters model the SDK validates every call's arguments with (about 6 ms to build);
+        # private, so looked up rather than required.
+        parameters = getattr(types, "_GenerateContentParameters", None)
+        if parameters is not None:
+            parameters(model=request.model, contents=contents, config=config)
         _event(types.GenerateContentResponse.model_validate(WARM_UP_CHUNK))
 
     def _sdk_client(self) -> genai.Client:

@@ -54,18 +54,20 @@ async def _publish_logged(conversation_id: int, kind: str, ids: dict[str, Any]) 
 _latest: dict[tuple[asyncio.AbstractEventLoop, int], asyncio.Future[None]] = {}
 
 
-async def _publish_after(
-    previous: asyncio.Future[None] | None, conversation_id: int, kind: str, ids: dict[str, Any]
-) -> None:
+Event = tuple[str, dict[str, Any]]  # a kind and the ids it names
+
+
+async def _publish_after(previous: asyncio.Future[None] | None, conversation_id: int, events: list[Event]) -> None:
     if previous is not None:
         await asyncio.wait([previous])  # never raises: the earlier send logs its own failure
-    await _publish_logged(conversation_id, kind, ids)
+    for kind, ids in events:
+        await _publish_logged(conversation_id, kind, ids)
 
 
-def _spawn(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
+def _spawn(conversation_id: int, events: list[Event]) -> None:
     key = (asyncio.get_running_loop(), conversation_id)
     previous = _latest.get(key)
-    task = asyncio.ensure_future(_publish_after(previous, conversation_id, kind, ids))
+    task = asyncio.ensure_future(_publish_after(previous, conversation_id, events))
     _latest[key] = task
     _sending.add(task)  # keep a reference until it is sent
 
@@ -92,10 +94,16 @@ _handed_lock = threading.Lock()
 
 
 def _spawn_handed() -> None:
+    """One send task per conversation for all that queued since the last wake-up (a crowd's batch
+    of writes names hundreds of responses across a few dozen conversations). An event repeated in
+    it goes once: all of them were committed before any is sent, and receivers re-read the rows."""
     with _handed_lock:
         mine = _handed.pop(asyncio.get_running_loop(), [])
+    by_conversation: dict[int, dict[tuple[str, tuple[tuple[str, Any], ...]], Event]] = {}
     for conversation_id, kind, ids in mine:
-        _spawn(conversation_id, kind, ids)
+        by_conversation.setdefault(conversation_id, {}).setdefault((kind, tuple(ids.items())), (kind, ids))
+    for conversation_id, events in by_conversation.items():
+        _spawn(conversation_id, list(events.values()))
 
 
 def _send_now(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:

@@ -208,7 +208,7 @@ async def crowd(emulator: subprocess.Popen[bytes], url: str, label: str, count: 
         measured.append(one)
         print(
             f"crowd [{label}] round {number}: studio {one.elapsed:.2f}s, floor {one.floor:.2f}s:"
-            f" {one.elapsed / one.floor:.2f}x; CPU per generation {one.cpu / count * 1000:.1f} ms against"
+            f" {one.elapsed / one.floor:.3f}x; CPU per generation {one.cpu / count * 1000:.1f} ms against"
             f" {one.floor_cpu / count * 1000:.1f} ms: {one.cpu / one.floor_cpu:.1f}x"
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the floor's calls hold far less
@@ -226,7 +226,7 @@ async def crowd(emulator: subprocess.Popen[bytes], url: str, label: str, count: 
     )
     print(
         f"crowd [{label}]: floor, {count} direct SDK streams at once: {floor:.2f}s = {floor / seconds:.2f}x;"
-        f" the studio takes {median(lambda r: r.elapsed / r.floor):.2f}x the floor (target <= 1.15)"
+        f" the studio takes {median(lambda r: r.elapsed / r.floor):.3f}x the floor (target <= 1.15)"
     )
     cpu, floor_cpu = median(lambda r: r.cpu), median(lambda r: r.floor_cpu)
     print(

@@ -118,7 +118,7 @@ def _send_now(conversation_id: int, kind: str, ids: dict[str, Any]) -> None:
     async_to_sync(_publish_logged)(conversation_id, kind, ids)
 
 
-def publish_on_commit(conversation_id: int, kind: str, **ids: Any) -> None:
+def publish_on_commit(conversation_id: int, kind: str, **ids: int) -> None:
     transaction.on_commit(partial(_send_now, conversation_id, kind, ids))
 
 

@@ -53,6 +53,13 @@ def shown_steps(steps: list[BranchStep]) -> list[BranchStep]:
     return [step for step in steps if step.loaded]
 
 
+def turn_list_context(steps: list[BranchStep]) -> dict[str, Any]:
+    """The loaded steps to render, and how many turns of the branch come before them (the page's
+    "Show N earlier turns", loaded on scrolling up)."""
+    older = next((index for index, step in enumerate(steps) if step.loaded), 0)
+    return {"steps": shown_steps(steps), "older": older}
+
+
 def branch_turn_ids(*, conversation: Conversation, leaf_id: int | None) -> set[int]:
     """The turns of the branch ending at `leaf_id`, from the tree's links alone (no responses or images
     loaded): for checks on every request, such as a share link's media."""

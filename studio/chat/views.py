@@ -233,18 +233,12 @@ def older_turns(request: HttpRequest, conversation_id: int) -> HttpResponse:
         conversation=conversation, leaf_id=_leaf(request), before=before, newest=fragments.NEWEST_SHOWN
     )
     context = {
-        **_turn_list_context(steps),
+        **fragments.turn_list_context(steps),
         "conversation": conversation,
         "can_write": membership.can_write and not selectors.is_archived(conversation),
         "leaf": steps[-1].turn.pk if steps else None,
     }
     return render(request, "chat/conversation.html#older-turns-page", context)
-
-
-def _turn_list_context(steps: list[BranchStep]) -> dict[str, Any]:
-    """The loaded steps to render, and how many turns of the branch come before them."""
-    older = next((index for index, step in enumerate(steps) if step.loaded), 0)
-    return {"steps": fragments.shown_steps(steps), "older": older}
 
 
 @login_required
@@ -275,7 +269,7 @@ def _conversation_page(
     rendered_at = int(time.time() * 1000)
     context = {
         **_composer_context(conversation, membership, steps, form),
-        **_turn_list_context(steps),
+        **fragments.turn_list_context(steps),
         "project": conversation.project,
         "rendered_at": rendered_at,
         "oob": False,

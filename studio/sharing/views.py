@@ -3,6 +3,7 @@ gate; and, for the team, making, listing and revoking links."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -70,17 +71,39 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponse:
     if not _unlocked(request, link):
         return _password_gate(request, link)
     services.share_link_viewed(link=link)
-    share = ShareView(token=token, link=link)
-    steps = fragments.branch(conversation=link.conversation, leaf_id=link.leaf_turn_id)
+    # The socket's snapshot resends what changed after this (less a margin covering the reads below).
+    rendered_at = int(time.time() * 1000)
+    steps = fragments.branch(conversation=link.conversation, leaf_id=link.leaf_turn_id, newest=fragments.NEWEST_SHOWN)
     context = {
-        "share": share,
+        **fragments.turn_list_context(steps),
+        "share": ShareView(token=token, link=link),
         "conversation": link.conversation,
-        "steps": steps,
         "can_write": False,
         "oob": False,
+        "rendered_at": rendered_at,
         "copy_targets": _copy_targets(request, link),
     }
     return render(request, "sharing/shared.html", context)
+
+
+@require_GET
+def shared_older(request: HttpRequest, token: str) -> HttpResponse:
+    """The shared branch's turns before `before`, a page at a time (scrolling up). Always the link's
+    own branch: unlike a member's page, a visitor cannot name another leaf."""
+    link = _live_link(request, token)
+    if isinstance(link, HttpResponse) or not _unlocked(request, link):
+        raise Http404("Not available")
+    before = require_id(request.GET.get("before"), "before")
+    steps = fragments.branch(
+        conversation=link.conversation, leaf_id=link.leaf_turn_id, before=before, newest=fragments.NEWEST_SHOWN
+    )
+    context = {
+        **fragments.turn_list_context(steps),
+        "share": ShareView(token=token, link=link),
+        "conversation": link.conversation,
+        "can_write": False,
+    }
+    return render(request, "chat/conversation.html#older-turns-page", context)
 
 
 def _copy_targets(request: HttpRequest, link: ShareLink) -> list[Project]:

@@ -365,7 +365,9 @@ def test_phone_search_shortcuts_and_compare_fit(browser: Browser, studio: LiveSt
     context.close()
 
 
-def test_scrolling_up_loads_older_turns(page: Page, studio: LiveStudio) -> None:
+def test_scrolling_up_loads_older_turns_here_and_on_a_share_link(
+    page: Page, browser: Browser, studio: LiveStudio
+) -> None:
     sign_up_and_open_conversation(page, studio, username="e2e_long", project="Long reads")
     prompt = page.get_by_label("Prompt")
     for number in range(1, 13):
@@ -394,3 +396,19 @@ def test_scrolling_up_loads_older_turns(page: Page, studio: LiveStudio) -> None:
     expect(more).to_have_count(0)
     top_after = third.evaluate("el => el.getBoundingClientRect().top")
     assert abs(top_after - top_before) < 80, f"the turn that was on top stays put: {top_before} -> {top_after}"
+    first_turn = page.locator(".turn").first.get_attribute("id")
+
+    # A share link of it is as light: the newest turns, the rest as the visitor scrolls up.
+    page.get_by_role("link", name="Share").click()
+    page.get_by_role("button", name="Create link").click()
+    shared = page.locator("#new-share-link").input_value()
+    visitor = browser.new_context().new_page()
+    visitor.goto(shared)
+    expect(visitor.locator("#live-status")).to_have_text("Live")
+    expect(visitor.locator(".turn")).to_have_count(10)
+    expect(visitor.get_by_role("button", name="Show 2 earlier turns")).to_be_attached()
+    visitor.locator("#chat-scroll").evaluate("box => { box.scrollTop = 0; }")
+    expect(visitor.locator(".turn")).to_have_count(12)
+    assert visitor.locator(".turn").first.get_attribute("id") == first_turn
+    expect(visitor.get_by_role("button", name=re.compile("earlier turn"))).to_have_count(0)
+    visitor.context.close()

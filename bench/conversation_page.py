@@ -2,8 +2,8 @@
 images each (issue 14). Prints, per length: the page's HTML bytes, its SQL queries and its render
 time (median of 5), the socket snapshot's bytes for a page that knows nothing (a first connect
 without `since`) and for an idle page reconnecting (`since` = when it was rendered), and the
-versions page's bytes. Targets: queries and render time flat in the length, HTML under 300 KB at
-100 x 4, an idle reconnect's bytes independent of the length."""
+bytes of the versions page and of a share link's page. Targets: queries and render time flat in the
+length, HTML under 300 KB at 100 x 4, an idle reconnect's bytes independent of the length."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from studio.emulator import EmulatorConfig  # noqa: E402
 from studio.emulator.server import serve_in_thread  # noqa: E402
 from studio.generation.assembly import build_pipeline  # noqa: E402
 from studio.generation.records import response_claim  # noqa: E402
+from studio.sharing.services import share_link_create  # noqa: E402
 
 LENGTHS = (10, 50, 100)
 IMAGES = 4
@@ -76,8 +77,9 @@ def main() -> None:
     conversation = services.conversation_create(project=project, membership=membership, user=user)
     client = Client()
     client.force_login(user)
-    columns = ("turns", "page KB", "queries", "render ms", "snapshot KB", "idle reconnect B", "versions KB")
-    widths = (5, 8, 8, 10, 12, 17, 12)
+    columns: tuple[str, ...] = ("turns", "page KB", "queries", "render ms", "snapshot KB", "idle reconnect B")
+    columns += ("versions KB", "shared KB")
+    widths = (5, 8, 8, 10, 12, 17, 12, 10)
     print(" ".join(f"{name:>{width}}" for name, width in zip(columns, widths, strict=True)))
     try:
         for turns in LENGTHS:
@@ -93,9 +95,20 @@ def main() -> None:
             later = timezone.now() + dt.timedelta(seconds=10)
             idle = BranchView(conversation=conversation, leaf_id=None, can_write=True, since=later).snapshot()
             versions = client.get(f"/c/{conversation.pk}/versions")
+            _, token = share_link_create(
+                conversation=conversation,
+                membership=membership,
+                leaf=None,
+                expiry="7",
+                show_prompts=True,
+                show_thoughts=False,
+                allow_downloads=False,
+            )
+            shared = Client().get(f"/s/{token}/")
             print(
                 f"{turns:>5} {size / 1024:>8.0f} {queries:>8} {statistics.median(times) * 1000:>10.0f}"
                 f" {len(first.encode()) / 1024:>12.0f} {len(idle.encode()):>17} {len(versions.content) / 1024:>12.0f}"
+                f" {len(shared.content) / 1024:>10.0f}"
             )
     finally:
         emulator.stop()

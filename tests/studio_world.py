@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 
 from studio.accounts.models import Membership, Role, Team, User
 from studio.accounts.services import team_add_member, user_sign_up
+from studio.billing.models import Quota
 from studio.chat import services
 from studio.chat.imagestore import response_folder
 from studio.chat.models import Conversation, Project, Response, Turn
@@ -84,3 +85,17 @@ def response_files(conversation_id: int, response_id: int) -> list[str]:
     """The files stored for a response's images (the pipeline's storage folder for it)."""
     folder = response_folder(conversation_id, response_id)
     return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
+
+
+def grow(conversation: Conversation, user: User, turns: int, images: int = 1, prompt: str = "step") -> list[Turn]:
+    """A long conversation: `turns` turns of `images` images each, every one generated (the team's
+    spend limit lifted, as hundreds of images would pass it)."""
+    Quota.objects.filter(team=conversation.project.team).update(spend_limit_usd=None)
+    made = [submit(conversation, user, f"{prompt} {n}: a harbour poster, take {n}", count=images) for n in range(turns)]
+
+    async def drain() -> None:
+        while await run_queued():
+            pass
+
+    asyncio.run(drain())
+    return made

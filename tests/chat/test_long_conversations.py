@@ -4,7 +4,6 @@ changed since the page was rendered."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 
@@ -15,26 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from studio.accounts.models import User
-from studio.billing.models import Quota
 from studio.chat.fragments import NEWEST_SHOWN, BranchView
 from studio.chat.models import Conversation, Response, Turn
 from studio.chat.versions import PAGE
 from tests.live_emulator import LiveEmulator
-from tests.studio_world import PASSWORD, make_conversation, make_project, make_user, run_queued, submit
+from tests.studio_world import PASSWORD, grow, make_conversation, make_project, make_user, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _grow(conversation: Conversation, user: User, turns: int, images: int) -> list[Turn]:
-    Quota.objects.filter(team=conversation.project.team).update(spend_limit_usd=None)  # hundreds of images
-    made = [submit(conversation, user, f"step {n}: a harbour poster, take {n}", count=images) for n in range(turns)]
-
-    async def drain() -> None:
-        while await run_queued():
-            pass
-
-    asyncio.run(drain())
-    return made
 
 
 def _short_and_long(name: str, *, turns: tuple[int, int], images: int) -> tuple[User, Conversation, Conversation]:
@@ -42,8 +28,8 @@ def _short_and_long(name: str, *, turns: tuple[int, int], images: int) -> tuple[
     user = make_user(name)
     project = make_project(user, f"{name}'s project")
     short, long = make_conversation(user, project), make_conversation(user, project)
-    _grow(short, user, turns[0], images)
-    _grow(long, user, turns[1], images)
+    grow(short, user, turns[0], images)
+    grow(long, user, turns[1], images)
     return user, short, long
 
 
@@ -58,8 +44,8 @@ def test_a_100_turn_page_costs_what_a_10_turn_page_costs(gemini: LiveEmulator) -
     user = make_user("lou")
     project = make_project(user, "Long")
     short, long = make_conversation(user, project), make_conversation(user, project)
-    _grow(short, user, 10, 4)
-    made = _grow(long, user, 100, 4)
+    grow(short, user, 10, 4)
+    made = grow(long, user, 100, 4)
     client = Client()
     client.login(username="lou", password=PASSWORD)
 

@@ -17,29 +17,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from studio.accounts.models import User
-from studio.billing.models import Quota
 from studio.chat.fragments import NEWEST_SHOWN
-from studio.chat.models import Conversation, Turn
 from studio.realtime.routing import websocket_urlpatterns
 from studio.sharing.models import ShareLink
 from tests.live_emulator import LiveEmulator
 from tests.sharing.test_share_links import client_for, share
-from tests.studio_world import make_conversation, make_project, make_user, run_queued, submit
+from tests.studio_world import grow, make_conversation, make_project, make_user, run_queued, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _grow(conversation: Conversation, user: User, turns: int) -> list[Turn]:
-    Quota.objects.filter(team=conversation.project.team).update(spend_limit_usd=None)
-    made = [submit(conversation, user, f"shared step {n}") for n in range(turns)]
-
-    async def drain() -> None:
-        while await run_queued():
-            pass
-
-    asyncio.run(drain())
-    return made
 
 
 def _turn_ids(html: str) -> list[int]:
@@ -57,8 +42,8 @@ def test_a_long_shared_branch_renders_its_newest_turns_and_the_rest_on_scrolling
     owner = make_user("sasha")
     project = make_project(owner, "Shared posters")
     short, long = make_conversation(owner, project), make_conversation(owner, project)
-    _grow(short, owner, 3)
-    made = _grow(long, owner, 25)
+    grow(short, owner, 3)
+    made = grow(long, owner, 25)
     short_path, long_path = share(client_for(owner), short), share(client_for(owner), long)
 
     short_html, short_queries = _shown(short_path)
@@ -79,7 +64,7 @@ def test_a_long_shared_branch_renders_its_newest_turns_and_the_rest_on_scrolling
 def test_older_turns_come_only_from_the_shared_branch_and_past_its_gate(gemini: LiveEmulator) -> None:
     owner = make_user("tomas")
     conversation = make_conversation(owner)
-    made = _grow(conversation, owner, 8)
+    made = grow(conversation, owner, 8)
     side = submit(conversation, owner, "a side branch", parent=made[2].responses.get())
     asyncio.run(run_queued())
     path = share(client_for(owner), conversation)
@@ -100,7 +85,7 @@ def test_older_turns_come_only_from_the_shared_branch_and_past_its_gate(gemini: 
 def test_a_reconnecting_share_socket_sends_only_what_changed(gemini: LiveEmulator) -> None:
     owner = make_user("ines")
     conversation = make_conversation(owner)
-    _grow(conversation, owner, 12)
+    grow(conversation, owner, 12)
     token = share(client_for(owner), conversation).split("/")[2]
 
     async def snapshot(query: str) -> str:

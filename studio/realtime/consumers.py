@@ -40,6 +40,12 @@ class BranchEvents(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Browsers only listen; writes go through HTTP with CSRF protection."""
 
+    def page_rendered_at(self) -> datetime | None:
+        """When the page opening this socket was rendered (its `since`), so the snapshot can leave out
+        what the page already shows."""
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        return rendered_at(query.get("since", [""])[0])
+
     async def studio_event(self, event: dict[str, Any]) -> None:
         if self.view is None:
             return
@@ -74,7 +80,7 @@ class ConversationConsumer(BranchEvents):
             conversation=conversation,
             leaf_id=parse_id(leaf),
             can_write=membership.can_write and not is_archived(conversation),
-            since=rendered_at(query.get("since", [""])[0]),
+            since=self.page_rendered_at(),
         )
         await self.send(text_data=await database_sync_to_async(self.view.snapshot)())
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from studio.chat.fragments import BranchView
-from studio.realtime.consumers import BranchEvents, rendered_at
+from studio.realtime.consumers import BranchEvents
 from studio.realtime.events import conversation_group
 
 from . import selectors
@@ -48,13 +47,12 @@ class ShareConsumer(BranchEvents):
         self.groups_joined = (conversation_group(link.conversation_id), link.group_name)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        query = parse_qs(self.scope.get("query_string", b"").decode())
         self.view = await database_sync_to_async(BranchView)(
             conversation=link.conversation,
             leaf_id=link.leaf_turn_id,
             can_write=False,
             share=ShareView(token=token, link=link),
-            since=rendered_at(query.get("since", [""])[0]),
+            since=self.page_rendered_at(),
         )
         await self.send(text_data=await database_sync_to_async(self.view.snapshot)())
         if link.expires_at is not None:

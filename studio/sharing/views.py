@@ -63,6 +63,14 @@ def _live_link(request: HttpRequest, token: str) -> ShareLink | HttpResponse:
     return link
 
 
+def _open_link(request: HttpRequest, token: str) -> ShareLink:
+    """The link behind a shared page's own requests (older turns, media): live and unlocked, else 404."""
+    link = selectors.link_by_token(token)
+    if link is None or link.state != "live" or not _unlocked(request, link):
+        raise Http404("Not available")
+    return link
+
+
 @require_http_methods(["GET", "POST"])
 def shared_page(request: HttpRequest, token: str) -> HttpResponse:
     link = _live_link(request, token)
@@ -90,9 +98,7 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponse:
 def shared_older(request: HttpRequest, token: str) -> HttpResponse:
     """The shared branch's turns before `before`, a page at a time (scrolling up). Always the link's
     own branch: unlike a member's page, a visitor cannot name another leaf."""
-    link = _live_link(request, token)
-    if isinstance(link, HttpResponse) or not _unlocked(request, link):
-        raise Http404("Not available")
+    link = _open_link(request, token)
     before = require_id(request.GET.get("before"), "before")
     steps = fragments.branch(
         conversation=link.conversation, leaf_id=link.leaf_turn_id, before=before, newest=fragments.NEWEST_SHOWN
@@ -137,9 +143,7 @@ def _in_shared_branch(link: ShareLink, turn_id: int) -> bool:
 @csp_override(SUGGESTIONS_CSP)
 def shared_media(request: HttpRequest, token: str, kind: str, pk: int) -> HttpResponseBase:
     """An image (or grounding panel) of the shared branch, as the link allows."""
-    link = _live_link(request, token)
-    if isinstance(link, HttpResponse) or not _unlocked(request, link):
-        raise Http404("Not available")
+    link = _open_link(request, token)
     download = bool(request.GET.get("download"))
     if kind == "grounding":
         response = Response.objects.filter(pk=pk, turn__conversation=link.conversation).first()

@@ -50,36 +50,14 @@ def wait_until(url: str, process: subprocess.Popen[bytes], what: str, seconds: f
     raise RuntimeError(f"{what} did not answer {url}")
 
 
-def start_emulator(
-    first_ms: int, event_ms: int, *more: str, cpus: set[int] | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
-    """The emulator as its own process, so a server's CPU and memory are its own; `cpus`: the cores
-    it may run on (all of its threads)."""
+def start_emulator(first_ms: int, event_ms: int, *more: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The emulator as its own process, so a server's CPU and memory are its own."""
     port = free_port()
     flags = [f"--port={port}", f"--latency-first-ms={first_ms}", f"--latency-event-ms={event_ms}", *more]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "studio.emulator", *flags],
-        cwd=ROOT,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-    )
+    process = subprocess.Popen([sys.executable, "-m", "studio.emulator", *flags], cwd=ROOT, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_until(f"{url}/_emulator/health", process, "the emulator")
     return process, url
-
-
-def isolate_emulator() -> tuple[set[int], set[int]] | None:
-    """The emulator stands in for Google's servers, whose drawing never runs on the studio's cores.
-    On a machine of 2 or more cores it gets the last core to itself and this process (its threads
-    to come included) the others; None where cores cannot be assigned. Call before any thread starts."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return None
-    mine, emulator = set(cores[:-1]), {cores[-1]}
-    os.sched_setaffinity(0, mine)
-    return mine, emulator
 
 
 def studio_env(gemini_url: str, **extra: str) -> dict[str, str]:

@@ -288,6 +288,8 @@ STUDIO_SWEEP_EVERY_S = float(os.environ.get("STUDIO_SWEEP_EVERY_S", "600"))
 # Files younger than this are never swept: a response being written has stored files before its rows.
 STUDIO_SWEEP_GRACE_S = float(os.environ.get("STUDIO_SWEEP_GRACE_S", "3600"))
 STUDIO_RUNNER_CONCURRENCY = int(os.environ.get("STUDIO_RUNNER_CONCURRENCY", "16"))
+# The cores a `studio_worker` keeps all of its threads on ("0", "0,2", "2-3"); empty: any (ops/cpus.py).
+STUDIO_WORKER_CPUS = os.environ.get("STUDIO_WORKER_CPUS", "").strip()
 # Fair scheduling (generation/fairness.py): concurrent Gemini calls across all workers (the Gemini
 # project's rate limits), and per team; 0 means no cap.
 STUDIO_GEMINI_CONCURRENCY = int(os.environ.get("STUDIO_GEMINI_CONCURRENCY", "0"))

@@ -50,11 +50,19 @@ def wait_until(url: str, process: subprocess.Popen[bytes], what: str, seconds: f
     raise RuntimeError(f"{what} did not answer {url}")
 
 
-def start_emulator(first_ms: int, event_ms: int, *more: str) -> tuple[subprocess.Popen[bytes], str]:
-    """The emulator as its own process, so a server's CPU and memory are its own."""
+def start_emulator(
+    first_ms: int, event_ms: int, *more: str, cpus: frozenset[int] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The emulator as its own process, so a server's CPU and memory are its own; `cpus`: the cores
+    it may run on (a child takes its parent's otherwise, which may be pinned)."""
     port = free_port()
     flags = [f"--port={port}", f"--latency-first-ms={first_ms}", f"--latency-event-ms={event_ms}", *more]
-    process = subprocess.Popen([sys.executable, "-m", "studio.emulator", *flags], cwd=ROOT, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "studio.emulator", *flags],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_until(f"{url}/_emulator/health", process, "the emulator")
     return process, url

@@ -9,10 +9,10 @@ Prints, in one run against the emulator:
    other; the figures are the rounds' medians. Targets (issue 14): the
    studio's time within 1.15x the floor's, in both latency shapes; the worker's CPU per generation
    within 2x the bare SDK's; peak memory under 400 MB.
-The emulator runs as its own process so the worker's memory is its own. It stands in for Google's
-servers, so on 2 or more cores it runs on a core of its own and this process (the studio's worker
-and the floor alike) on the others; `--shared-cores` lets them share every core instead. Uses a
-scratch SQLite database unless DATABASE_URL is set (use a scratch PostgreSQL database then).
+The emulator runs as its own process so the worker's memory is its own. This process keeps its
+threads on one core, as `studio_worker --cpus` does (the floor, one thread, runs there too);
+`--unpinned` lets them run on every core. Uses a scratch SQLite database unless DATABASE_URL is set
+(use a scratch PostgreSQL database then).
 """
 
 from __future__ import annotations
@@ -49,13 +49,14 @@ from google import genai  # noqa: E402
 from google.genai import types  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.live import isolate_emulator, person, process_cpu_seconds, queue_crowd, start_emulator  # noqa: E402
+from bench.live import person, process_cpu_seconds, queue_crowd, start_emulator  # noqa: E402
 from studio.accounts.models import Membership  # noqa: E402
 from studio.chat import services  # noqa: E402
 from studio.chat.imagestore import read_bytes, thumbnail_webp  # noqa: E402
 from studio.chat.models import Conversation, ImageVersion, Response, ResponseStatus  # noqa: E402
 from studio.chat.options import GenerationOptions  # noqa: E402
 from studio.generation.assembly import build_runner  # noqa: E402
+from studio.ops.cpus import allowed_cpus, pin_threads  # noqa: E402
 from studio.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 LATENCY_MS = 3000
@@ -236,7 +237,7 @@ async def crowd(
     print(
         f"crowd [{label}]: worker CPU per generation {cpu / count * 1000:.1f} ms; the bare SDK's"
         f" {floor_cpu / count * 1000:.1f} ms: {median(lambda r: r.cpu / r.floor_cpu):.1f}x (target <= 2; the"
-        f" emulator runs in its own process, {cores})"
+        f" emulator runs in its own process; {cores})"
     )
     print(
         f"crowd [{label}]: worker peak RSS {peak:.0f} MB (before {before:.0f} MB; target < 400 MB); database {engine}"
@@ -252,20 +253,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["overhead", "crowd"], help="run one of the two measurements")
     parser.add_argument(
-        "--shared-cores", action="store_true", help="let the emulator share the studio's cores (as before 2026-12)"
+        "--unpinned", action="store_true", help="let this process's threads run on every core (as before 2026-12)"
     )
     args = parser.parse_args()
-    cores = None if args.shared_cores else isolate_emulator()
-    emulator_cpus = cores[1] if cores else None
-    placed = (
-        f"on core {sorted(cores[1])} while the studio and the floor run on {sorted(cores[0])}"
-        if cores
-        else f"on the same {os.cpu_count()} cores as the studio and the floor"
-    )
-    print(f"cores: the emulator runs {placed}")
+    allowed = allowed_cpus()
+    if args.unpinned or not allowed:
+        placed = "every thread of this process on any core"
+    else:
+        placed = f"every thread of this process on core {sorted(pin_threads({min(allowed)}))}, as studio_worker --cpus"
+    print(f"cores: {placed}; the emulator on any core")
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)  # the runner's chores take a lock in the database cache
-    emulator, url = start_emulator(LATENCY_MS, 20, cpus=emulator_cpus)
+    emulator, url = start_emulator(LATENCY_MS, 20, cpus=allowed)
     try:
         if args.only != "crowd":
             asyncio.run(overhead(url))
@@ -276,7 +275,7 @@ def main() -> None:
     if args.only == "overhead":
         return
     # Gemini streams its thoughts while it thinks: the same 3 s, spread over the stream's events.
-    emulator, url = start_emulator(600, 240, cpus=emulator_cpus)
+    emulator, url = start_emulator(600, 240, cpus=allowed)
     try:
         asyncio.run(crowd(emulator, url, "3 s spread over the stream", placed))
     finally:

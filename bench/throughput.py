@@ -2,8 +2,10 @@
 
 On a scratch PostgreSQL database and Redis, 400 generations (100 turns of 4, 1K) are queued, then the
 workers start (64 jobs at once each). The rate is counted from the first claim to the last image
-stored, from the rows' own timestamps. The emulator runs as its own process on the same 2 cores;
-its CPU is printed too, because on this machine it competes with the workers for them.
+stored, from the rows' own timestamps. Each count is made twice: with the workers' threads on any
+core, and with each worker on a core of its own (`STUDIO_WORKER_CPUS`, worker i on core i). The
+emulator runs as its own process on the same 2 cores; its CPU is printed too, because on this
+machine it competes with the workers for them.
 """
 
 from __future__ import annotations
@@ -41,11 +43,17 @@ from studio.chat.models import Response, ResponseStatus  # noqa: E402
 FINISHED = [ResponseStatus.SUCCEEDED, ResponseStatus.FAILED]
 
 
-def measure(gemini_url: str, emulator_pid: int, workers: int, generations: int, concurrency: int) -> str:
+def measure(gemini_url: str, emulator_pid: int, workers: int, generations: int, concurrency: int, pinned: bool) -> str:
     ids = queue_crowd("throughput", generations)
     mine = Response.objects.filter(pk__in=ids)
     emulator_cpu = process_cpu_seconds(emulator_pid)
-    processes = [start_worker(studio_env(gemini_url), concurrency) for _ in range(workers)]
+    cores = sorted(os.sched_getaffinity(0)) if pinned else []
+    processes = [
+        start_worker(
+            studio_env(gemini_url, STUDIO_WORKER_CPUS=str(cores[i % len(cores)]) if cores else ""), concurrency
+        )
+        for i in range(workers)
+    ]
     try:
         deadline = time.monotonic() + 600
         while mine.filter(status__in=FINISHED).count() < len(ids):
@@ -60,7 +68,9 @@ def measure(gemini_url: str, emulator_pid: int, workers: int, generations: int, 
     seconds = (span["last"] - span["first"]).total_seconds()
     failed = mine.filter(status=ResponseStatus.FAILED).count()
     return (
-        f"{workers} worker{'s' if workers > 1 else ''}: {len(ids)} generations in {seconds:.2f}s ="
+        f"{workers} worker{'s' if workers > 1 else ''}"
+        f" ({'each on a core of its own' if pinned else 'threads on any core'}):"
+        f" {len(ids)} generations in {seconds:.2f}s ="
         f" {len(ids) / seconds:.1f} generations/s ({failed} failed); workers' CPU {worker_cpu:.1f}s"
         f" (start-up included), the emulator's {emulator_cpu:.1f}s"
     )
@@ -74,7 +84,11 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     emulator, gemini_url = start_emulator(first_ms=500, event_ms=20)
     try:
-        rates = [measure(gemini_url, emulator.pid, n, args.generations, args.concurrency) for n in (1, 2)]
+        rates = [
+            measure(gemini_url, emulator.pid, n, args.generations, args.concurrency, pinned)
+            for n in (1, 2)
+            for pinned in (False, True)
+        ]
     finally:
         stop(emulator)
         connections.close_all()

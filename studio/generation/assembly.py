@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from studio.ops.collector import freeze_startup_heap
+from studio.ops.collector import collect_young_less_often, freeze_startup_heap
 
 from .gemini import GeminiClient, GeminiSettings
 from .pipeline import Pipeline, PipelineSettings
@@ -47,6 +47,7 @@ def build_runner(*, concurrency: int | None = None, worker_id: str | None = None
     pipeline = build_pipeline(worker_id, concurrency=concurrency)
     pipeline.warm_up()
     freeze_startup_heap()  # after the warm-up, so what it built is frozen too
+    collect_young_less_often()
     return Runner(
         run_job=pipeline.run,
         worker_id=worker_id,

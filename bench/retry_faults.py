@@ -33,11 +33,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from studio.accounts.models import Membership  # noqa: E402
-from studio.accounts.services import user_sign_up  # noqa: E402
-from studio.chat import services  # noqa: E402
+from bench.live import queue_crowd  # noqa: E402
 from studio.chat.models import Response, ResponseStatus  # noqa: E402
-from studio.chat.options import GenerationOptions  # noqa: E402
 from studio.emulator import EmulatorConfig  # noqa: E402
 from studio.emulator.server import serve_in_thread  # noqa: E402
 from studio.generation import records  # noqa: E402
@@ -49,23 +46,6 @@ GENERATIONS = 1000
 RETRIES = 5
 SCALE = 1 / 50  # real seconds slept per second of waiting asked for
 CONCURRENCY = 50
-
-
-def queue(count: int, tag: str) -> None:
-    user = user_sign_up(
-        username=f"{tag}{time.time_ns()}", email=f"{tag}{time.time_ns()}@example.com", password="x" * 16
-    )
-    membership = Membership.objects.select_related("team").get(user=user, team__is_personal=True)
-    project = services.project_create(team=membership.team, membership=membership, user=user, name=tag)
-    for index in range(count // 4):
-        conversation = services.conversation_create(project=project, membership=membership, user=user)
-        services.turn_submit(
-            conversation=conversation,
-            membership=membership,
-            user=user,
-            prompt=f"a lighthouse, take {index}",
-            options=GenerationOptions(count=4, retries=RETRIES),
-        )
 
 
 async def run(url: str) -> tuple[float, list[float]]:
@@ -115,10 +95,10 @@ def main() -> None:
     calm = serve_in_thread(EmulatorConfig(**base))  # type: ignore[arg-type]
     flaky = serve_in_thread(EmulatorConfig(**base, fault_429=0.15, fault_503=0.15, retry_delay_s=1))  # type: ignore[arg-type]
     try:
-        queue(GENERATIONS, "calm")
+        queue_crowd("calm", GENERATIONS, "a lighthouse, take", retries=RETRIES)
         calm_wall, _ = asyncio.run(run(calm.url))
         Response.objects.all().delete()
-        queue(GENERATIONS, "flaky")
+        queue_crowd("flaky", GENERATIONS, "a lighthouse, take", retries=RETRIES)
         flaky_wall, waits = asyncio.run(run(flaky.url))
         counted = outcomes()
     finally:

@@ -122,9 +122,9 @@ def session_cookie(user: User) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-def queue_crowd(name: str, count: int, prompt: str = "crowd", *, retries: int | None = None) -> list[int]:
+def queue_crowd(name: str, count: int, prompt: str = "crowd", *, retries: int = GenerationOptions.retries) -> list[int]:
     """A crowd is many people at once: `count` images as turns of 4, each turn in a conversation of
-    its own, all queued (with `retries`, else the default retry count). Returns the queued responses' ids."""
+    its own, all queued with `retries` (a turn's usual count unless told). Returns the queued responses' ids."""
     membership, first = person(name)
     ids: list[int] = []
     for index in range(count // 4):
@@ -138,7 +138,7 @@ def queue_crowd(name: str, count: int, prompt: str = "crowd", *, retries: int | 
             membership=membership,
             user=membership.user,
             prompt=f"{prompt} {index}",
-            options=GenerationOptions(count=4) if retries is None else GenerationOptions(count=4, retries=retries),
+            options=GenerationOptions(count=4, retries=retries),
         )
         ids += list(turn.responses.values_list("pk", flat=True))
     return ids

@@ -39,6 +39,7 @@ from django.db.models import Max, Min  # noqa: E402
 
 from bench.live import process_cpu_seconds, queue_crowd, start_emulator, start_worker, stop, studio_env  # noqa: E402
 from studio.chat.models import Response, ResponseStatus  # noqa: E402
+from studio.ops.cpus import allowed_cpus  # noqa: E402
 
 FINISHED = [ResponseStatus.SUCCEEDED, ResponseStatus.FAILED]
 
@@ -47,7 +48,7 @@ def measure(gemini_url: str, emulator_pid: int, workers: int, generations: int, 
     ids = queue_crowd("throughput", generations)
     mine = Response.objects.filter(pk__in=ids)
     emulator_cpu = process_cpu_seconds(emulator_pid)
-    cores = sorted(os.sched_getaffinity(0)) if pinned else []
+    cores = sorted(allowed_cpus() or ()) if pinned else []
     processes = [
         start_worker(
             studio_env(gemini_url, STUDIO_WORKER_CPUS=str(cores[i % len(cores)]) if cores else ""), concurrency
